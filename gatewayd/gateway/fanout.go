@@ -1,0 +1,84 @@
+package gateway
+
+import (
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// fanout copies one stream to several writers at once. Each writer has its
+// own goroutine, so a slow node does not serialize the others; a fixed set
+// of buffers bounds memory and makes the reader wait for the slowest
+// writer instead of buffering the blob.
+type fanout struct {
+	free    chan []byte
+	dsts    []*fanDest
+	wg      sync.WaitGroup
+	failed  atomic.Bool
+	bufSize int
+}
+
+type fanDest struct {
+	w   io.Writer
+	ch  chan *fanChunk
+	err error
+}
+
+type fanChunk struct {
+	b    []byte
+	refs atomic.Int32
+}
+
+// newFanout starts a goroutine per writer with nbuf buffers of size bytes.
+func newFanout(ws []io.Writer, nbuf, size int) *fanout {
+	f := &fanout{free: make(chan []byte, nbuf), bufSize: size}
+	for range nbuf {
+		f.free <- make([]byte, size)
+	}
+	for _, w := range ws {
+		d := &fanDest{w: w, ch: make(chan *fanChunk, nbuf)}
+		f.dsts = append(f.dsts, d)
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			for c := range d.ch {
+				if d.err == nil && !f.failed.Load() {
+					if _, err := d.w.Write(c.b); err != nil {
+						d.err = err
+						f.failed.Store(true)
+					}
+				}
+				if c.refs.Add(-1) == 0 {
+					f.free <- c.b[:cap(c.b)]
+				}
+			}
+		}()
+	}
+	return f
+}
+
+// buffer waits for a free buffer.
+func (f *fanout) buffer() []byte { return <-f.free }
+
+// send hands a filled buffer to every writer; it comes back to the free
+// list when all have written it.
+func (f *fanout) send(b []byte) {
+	c := &fanChunk{b: b}
+	c.refs.Store(int32(len(f.dsts)))
+	for _, d := range f.dsts {
+		d.ch <- c
+	}
+}
+
+// close waits for every writer to drain and returns each one's error.
+func (f *fanout) close() []error {
+	for _, d := range f.dsts {
+		close(d.ch)
+	}
+	f.wg.Wait()
+	errs := make([]error, len(f.dsts))
+	for i, d := range f.dsts {
+		errs[i] = d.err
+	}
+	return errs
+}

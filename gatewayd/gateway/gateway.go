@@ -1,0 +1,137 @@
+package gateway
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"dstor/shared/identity"
+	"dstor/shared/registry"
+	"dstor/shared/serve"
+	"dstor/shared/wire"
+)
+
+// Gateway is a running gateway.
+type Gateway struct {
+	cfg   Config
+	log   *slog.Logger
+	ca    *identity.CA
+	key   ed25519.PrivateKey
+	id    string
+	pool  *x509.CertPool
+	reg   registry.Registry
+	nodes *members
+
+	srv    serve.Server
+	client *wire.Client
+	ready  chan struct{}
+	wg     sync.WaitGroup
+}
+
+// New validates cfg, loads (or creates) the CA and the gateway key, opens
+// the registry and registers the bootstrap secrets. It does not listen.
+func New(cfg Config) (*Gateway, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	ca, err := identity.LoadOrCreateCA(filepath.Join(cfg.Dir, "ca"))
+	if err != nil {
+		return nil, err
+	}
+	key, err := identity.LoadOrCreateKey(filepath.Join(cfg.Dir, "gateway.key"))
+	if err != nil {
+		return nil, err
+	}
+	reg, err := registry.OpenSQLite(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		ca:    ca,
+		key:   key,
+		id:    identity.ID(key.Public().(ed25519.PublicKey)),
+		pool:  ca.Pool(),
+		reg:   reg,
+		ready: make(chan struct{}),
+	}
+	if err := g.bootstrap(context.Background()); err != nil {
+		reg.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+// Ready is closed once the gateway listens.
+func (g *Gateway) Ready() <-chan struct{} { return g.ready }
+
+// Addr is the bound host:port; valid once Ready is closed.
+func (g *Gateway) Addr() string {
+	host, _, _ := net.SplitHostPort(g.cfg.Listen)
+	return net.JoinHostPort(host, strconv.Itoa(g.srv.Port()))
+}
+
+// CAPEM is the CA certificate that clients and nodes trust.
+func (g *Gateway) CAPEM() []byte { return g.ca.CertPEM }
+
+// Run listens and serves until ctx ends, then shuts down and closes the
+// registry.
+func (g *Gateway) Run(ctx context.Context) error {
+	defer g.reg.Close()
+	if err := g.srv.Listen(g.cfg.Listen); err != nil {
+		return fmt.Errorf("gateway: listen: %w", err)
+	}
+	host, _, _ := net.SplitHostPort(g.cfg.Listen)
+	hosts := append([]string{host, "localhost", "127.0.0.1", "::1"}, g.cfg.Hosts...)
+	certPEM, err := g.ca.Issue(g.key.Public().(ed25519.PublicKey), identity.RoleGateway, hosts)
+	if err != nil {
+		return err
+	}
+	cert, err := identity.KeyPair(certPEM, g.key)
+	if err != nil {
+		return err
+	}
+	g.client = wire.NewClient(cert, g.pool)
+	defer g.client.Close()
+	g.nodes = newMembers(g.cfg.ProbeInterval, g.cfg.now)
+	if err := g.loadNodes(ctx); err != nil {
+		return err
+	}
+	g.srv.Handler = g.httpHandler()
+	g.srv.Wire = g.wireMux()
+	g.srv.Cert = cert
+	g.srv.Pool = g.pool
+	g.srv.Logger = g.log
+	pctx, stopProbes := context.WithCancel(ctx)
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		g.probeLoop(pctx)
+	}()
+	g.log.Info("gateway serving", "id", g.id, "addr", g.Addr(), "region", g.cfg.Region)
+	close(g.ready)
+	err = g.srv.Serve(ctx)
+	stopProbes()
+	g.wg.Wait()
+	return err
+}
+
+// loadNodes fills the membership view from the registry; nodes start down
+// until their first probe answers.
+func (g *Gateway) loadNodes(ctx context.Context) error {
+	ns, err := g.reg.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range ns {
+		g.nodes.upsert(n, false)
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"dstor/shared/cid"
+	"dstor/shared/httpblob"
+	"dstor/shared/registry"
+)
+
+// handleRead is GET/HEAD /ipfs/{cid}: redirect to the best live node for
+// the client's region, or with ?redirect=0 proxy the bytes.
+func (g *Gateway) handleRead(w http.ResponseWriter, r *http.Request) {
+	id, err := cid.Parse(r.PathValue("cid"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	pin, err := g.reg.Pin(r.Context(), id.String())
+	if errors.Is(err, registry.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no pin for "+id.String())
+		return
+	} else if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "registry unavailable")
+		return
+	}
+	holders := make(map[string]bool, len(pin.Holders))
+	for _, h := range pin.Holders {
+		holders[h.NodeID] = true
+	}
+	region := g.clientRegion(r.RemoteAddr)
+	live := g.nodes.live()
+	if r.URL.Query().Get("redirect") == "0" {
+		g.proxy(w, r, id, pin.Size, live, region, holders)
+		return
+	}
+	n, ok := chooseReader(live, region, holders)
+	if !ok {
+		writeError(w, http.StatusServiceUnavailable, "no live node can serve "+id.String())
+		return
+	}
+	h := w.Header()
+	h.Set("Location", n.URL+"/ipfs/"+id.String())
+	h.Set("X-Dstor-Node", n.ID)
+	h.Set("X-Dstor-Region", n.Region)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusTemporaryRedirect)
+}
+
+// proxy serves the blob itself from a live holder, for clients that cannot
+// follow redirects.
+func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, id cid.CID, size int64, live []nodeState, region string, holders map[string]bool) {
+	var held []nodeState
+	for _, n := range live {
+		if holders[n.ID] {
+			held = append(held, n)
+		}
+	}
+	n, ok := chooseReader(held, region, holders)
+	if !ok {
+		writeError(w, http.StatusServiceUnavailable, "no live holder of "+id.String())
+		return
+	}
+	w.Header().Set("X-Dstor-Node", n.ID)
+	httpblob.Serve(w, r, id, size, func(off, length int64) (io.ReadCloser, error) {
+		body, err := g.client.Get(r.Context(), n.target(), id, off, length)
+		if err != nil {
+			return nil, err
+		}
+		if body.Size != size || body.Length != length {
+			body.Close()
+			return nil, fmt.Errorf("node %s has %d bytes (%d in range), registry says %d", n.ID, body.Size, body.Length, size)
+		}
+		return body, nil
+	})
+}
+
+// handlePin is GET /v1/pins/{cid}.
+func (g *Gateway) handlePin(w http.ResponseWriter, r *http.Request) {
+	id, err := cid.Parse(r.PathValue("cid"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	pin, err := g.reg.Pin(r.Context(), id.String())
+	if errors.Is(err, registry.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no pin for "+id.String())
+		return
+	} else if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "registry unavailable")
+		return
+	}
+	writeJSON(w, http.StatusOK, pinResponse(pin))
+}
+
+// handleNodes is GET /v1/nodes.
+func (g *Gateway) handleNodes(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, g.nodesResponse())
+}
+
+func (g *Gateway) handleHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := g.reg.Nodes(ctx); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "registry unavailable: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.Write([]byte("ok live_nodes=" + strconv.Itoa(len(g.nodes.live())) + "\n"))
+}

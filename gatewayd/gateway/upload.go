@@ -1,0 +1,221 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zeebo/blake3"
+
+	"dstor/shared/api"
+	"dstor/shared/cid"
+	"dstor/shared/registry"
+	"dstor/shared/wire"
+)
+
+// Upload tuning: the body moves in chunkSize pieces through nbuf buffers,
+// so one upload holds at most nbuf*chunkSize bytes whatever its size.
+const (
+	chunkSize   = 1 << 20
+	nbuf        = 4
+	bodyIdle    = 30 * time.Second // a body that sends nothing this long is cut off
+	openTimeout = 5 * time.Second
+)
+
+// account authenticates the Bearer API key.
+func (g *Gateway) account(r *http.Request) (string, int, string) {
+	h := r.Header.Get("Authorization")
+	key, ok := strings.CutPrefix(h, "Bearer ")
+	if h == "" || !ok || strings.TrimSpace(key) == "" {
+		return "", http.StatusUnauthorized, "missing API key: send Authorization: Bearer <key>"
+	}
+	acct, err := g.reg.AccountByKey(r.Context(), hashSecret(strings.TrimSpace(key)))
+	if errors.Is(err, registry.ErrNotFound) {
+		return "", http.StatusUnauthorized, "invalid API key"
+	} else if err != nil {
+		return "", http.StatusServiceUnavailable, "registry unavailable"
+	}
+	return acct, 0, ""
+}
+
+// handleUpload is POST /v1/blobs: stream the body to W nodes while hashing
+// it, and record the pin once they have all committed.
+func (g *Gateway) handleUpload(w http.ResponseWriter, r *http.Request) {
+	acct, status, msg := g.account(r)
+	if status != 0 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dstor"`)
+		writeError(w, status, msg)
+		return
+	}
+	size := r.ContentLength
+	if size > g.cfg.MaxBlobSize {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("blob of %d bytes exceeds the %d-byte limit", size, g.cfg.MaxBlobSize))
+		return
+	}
+	ups, holders, err := g.openUploads(r.Context(), size)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	abort := func() {
+		for _, u := range ups {
+			u.Abort()
+		}
+	}
+	id, n, err := g.stream(w, r, ups)
+	if err != nil {
+		abort()
+		var se statusError
+		if errors.As(err, &se) {
+			writeError(w, se.status, se.Error())
+		} else {
+			writeError(w, http.StatusBadGateway, err.Error())
+		}
+		return
+	}
+	if err := commitAll(ups, id); err != nil {
+		g.log.Warn("upload commit failed", "cid", id, "err", err)
+		writeError(w, http.StatusBadGateway, "replicas failed to commit: "+err.Error())
+		return
+	}
+	created, err := g.reg.RecordPin(r.Context(), acct, id.String(), n, holders)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "record pin: "+err.Error())
+		return
+	}
+	g.log.Info("pinned", "cid", id, "size", n, "holders", holders, "account", acct)
+	code := http.StatusCreated
+	if !created {
+		code = http.StatusOK
+	}
+	writeJSON(w, code, api.BlobResponse{CID: id.String(), Size: n, Replicas: len(holders)})
+}
+
+type statusError struct {
+	status int
+	msg    string
+}
+
+func (e statusError) Error() string { return e.msg }
+
+// openUploads opens puts to W live nodes in distinct regions, skipping
+// nodes that cannot be reached.
+func (g *Gateway) openUploads(ctx context.Context, size int64) ([]*wire.Upload, []string, error) {
+	live := g.nodes.live()
+	if len(live) == 0 {
+		return nil, nil, errors.New("no storage node is available")
+	}
+	want := min(g.cfg.Replicas, len(live))
+	var ups []*wire.Upload
+	var ids []string
+	for _, n := range placeWrite(live) {
+		if len(ups) == want {
+			break
+		}
+		octx, cancel := context.WithTimeout(ctx, openTimeout)
+		u, err := g.client.Put(octx, n.target(), size)
+		cancel()
+		if err != nil {
+			g.log.Warn("cannot open upload", "node", n.ID, "err", err)
+			continue
+		}
+		ups = append(ups, u)
+		ids = append(ids, n.ID)
+	}
+	if len(ups) < want {
+		for _, u := range ups {
+			u.Abort()
+		}
+		return nil, nil, fmt.Errorf("only %d of %d storage nodes reachable", len(ups), want)
+	}
+	return ups, ids, nil
+}
+
+// stream copies the request body to every upload and hashes it.
+func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, ups []*wire.Upload) (cid.CID, int64, error) {
+	ws := make([]io.Writer, len(ups))
+	for i, u := range ups {
+		ws[i] = u
+	}
+	rc := http.NewResponseController(w)
+	f := newFanout(ws, nbuf, chunkSize)
+	h := blake3.New()
+	var n int64
+	var readErr error
+	for !f.failed.Load() {
+		buf := f.buffer()
+		rc.SetReadDeadline(time.Now().Add(bodyIdle))
+		k, err := fill(r.Body, buf)
+		if k > 0 {
+			h.Write(buf[:k])
+			n += int64(k)
+			f.send(buf[:k])
+		} else {
+			f.free <- buf
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			readErr = err
+			break
+		}
+		if n > g.cfg.MaxBlobSize {
+			readErr = statusError{http.StatusRequestEntityTooLarge, fmt.Sprintf("blob exceeds the %d-byte limit", g.cfg.MaxBlobSize)}
+			break
+		}
+	}
+	errs := f.close()
+	if readErr != nil {
+		var se statusError
+		if errors.As(readErr, &se) {
+			return cid.CID{}, n, se
+		}
+		return cid.CID{}, n, statusError{http.StatusBadRequest, fmt.Sprintf("upload cut off after %d bytes: %v", n, readErr)}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return cid.CID{}, n, fmt.Errorf("replica write failed: %w", err)
+	}
+	if r.ContentLength >= 0 && n != r.ContentLength {
+		return cid.CID{}, n, statusError{http.StatusBadRequest, fmt.Sprintf("upload cut off after %d of %d bytes", n, r.ContentLength)}
+	}
+	var d [32]byte
+	h.Sum(d[:0])
+	return cid.FromDigest(d), n, nil
+}
+
+// commitAll announces the CID to every upload and waits for all commits.
+func commitAll(ups []*wire.Upload, id cid.CID) error {
+	errs := make([]error, len(ups))
+	var wg sync.WaitGroup
+	for i, u := range ups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = u.Commit(id)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// fill reads into buf until it is full or the body ends. Unlike
+// io.ReadFull it passes the body's own error through untouched, so a body
+// cut off early (io.ErrUnexpectedEOF from net/http) is never mistaken for
+// a clean end (io.EOF).
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,48 @@
+package gateway
+
+import (
+	"errors"
+
+	"dstor/shared/identity"
+	"dstor/shared/registry"
+	"dstor/shared/wire"
+)
+
+func (g *Gateway) wireMux() wire.Mux {
+	return wire.Mux{wire.OpHolders: g.handleHolders}
+}
+
+// handleHolders tells a node where a blob is: live holders first, so a
+// peer fetch does not start with a dead node.
+func (g *Gateway) handleHolders(req *wire.Request) error {
+	if req.Peer.Role != identity.RoleNode && req.Peer.Role != identity.RoleAuditor {
+		return wire.Errorf(wire.CodeForbidden, "%s may not ask for holders", req.Peer.Role)
+	}
+	var br wire.BlobRequest
+	if err := req.Decode(&br); err != nil || !br.CID.Defined() {
+		return wire.Errorf(wire.CodeBadRequest, "bad holders request: %v", err)
+	}
+	pin, err := g.reg.Pin(req.Context(), br.CID.String())
+	if errors.Is(err, registry.ErrNotFound) {
+		return wire.Errorf(wire.CodeNotFound, "no pin for %s", br.CID)
+	} else if err != nil {
+		return err
+	}
+	up := map[string]bool{}
+	for _, n := range g.nodes.live() {
+		up[n.ID] = true
+	}
+	resp := wire.HoldersResponse{Size: pin.Size}
+	var down []wire.Holder
+	for _, h := range pin.Holders {
+		wh := wire.Holder{ID: h.NodeID, Region: h.Region, URL: h.URL}
+		if up[h.NodeID] {
+			resp.Holders = append(resp.Holders, wh)
+		} else {
+			down = append(down, wh)
+		}
+	}
+	resp.Holders = append(resp.Holders, down...)
+	_, err = req.Reply(resp)
+	return err
+}

@@ -1,0 +1,56 @@
+// Command noded runs a dStor storage node.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"dstor/noded/node"
+)
+
+func main() {
+	var cfg node.Config
+	var tokenFile string
+	flag.StringVar(&cfg.Dir, "dir", "", "state directory (blobs, key)")
+	flag.StringVar(&cfg.Listen, "listen", "127.0.0.1:0", "UDP and TCP host:port")
+	flag.StringVar(&cfg.Advertise, "advertise", "", "host clients and peers dial (default: the listen host)")
+	flag.StringVar(&cfg.Region, "region", "", "the node's region")
+	flag.StringVar(&cfg.Gateway, "gateway", "https://127.0.0.1:8443", "gateway base URL")
+	flag.StringVar(&cfg.CAFile, "ca", "", "PEM file of the network's CA")
+	flag.StringVar(&tokenFile, "enroll-token-file", "", "file holding the enrollment token")
+	flag.Int64Var(&cfg.CacheBytes, "cache-bytes", 0, "hot cache budget in bytes (default 256 MiB)")
+	debug := flag.Bool("debug", false, "debug logging")
+	flag.Parse()
+	if tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			fatal(err)
+		}
+		cfg.EnrollToken = strings.TrimSpace(string(b))
+	}
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("daemon", "noded")
+	n, err := node.New(cfg)
+	if err != nil {
+		fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := n.Run(ctx); err != nil {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "noded:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,106 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+
+	"golang.org/x/sync/singleflight"
+
+	"dstor/noded/store"
+	"dstor/shared/identity"
+	"dstor/shared/serve"
+	"dstor/shared/wire"
+)
+
+// Node is a running storage node.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	key   ed25519.PrivateKey
+	id    string
+	pool  *x509.CertPool
+	store *store.Disk
+	cache *cache
+
+	srv     serve.Server
+	client  *wire.Client
+	gateway wire.Target
+	fetches singleflight.Group
+
+	url      string
+	ready    chan struct{}
+	inFlight atomic.Int64
+}
+
+// New validates cfg, opens the store and loads (or creates) the node key.
+// It does not listen: Run does.
+func New(cfg Config) (*Node, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	pool, err := identity.LoadPool(cfg.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	key, err := identity.LoadOrCreateKey(filepath.Join(cfg.Dir, "node.key"))
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.OpenDisk(filepath.Join(cfg.Dir, "store"))
+	if err != nil {
+		return nil, err
+	}
+	gw, _ := url.Parse(cfg.Gateway)
+	n := &Node{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		key:     key,
+		id:      identity.ID(key.Public().(ed25519.PublicKey)),
+		pool:    pool,
+		store:   st,
+		cache:   newCache(cfg.CacheBytes),
+		gateway: wire.Target{Addr: gw.Host, Peer: identity.Peer{Role: identity.RoleGateway}},
+		ready:   make(chan struct{}),
+	}
+	return n, nil
+}
+
+// ID is the node's identity, derived from its key.
+func (n *Node) ID() string { return n.id }
+
+// URL is the node's public base URL; valid once Ready is closed.
+func (n *Node) URL() string { return n.url }
+
+// Ready is closed once the node listens and has joined the network.
+func (n *Node) Ready() <-chan struct{} { return n.ready }
+
+// Run listens, enrolls with the gateway and serves until ctx ends.
+func (n *Node) Run(ctx context.Context) error {
+	defer n.store.Close()
+	n.srv.Handler = n.httpHandler()
+	n.srv.Wire = n.wireMux()
+	n.srv.Pool = n.pool
+	n.srv.Logger = n.log
+	if err := n.srv.Listen(n.cfg.Listen); err != nil {
+		return fmt.Errorf("node: listen: %w", err)
+	}
+	n.url = "https://" + net.JoinHostPort(n.cfg.Advertise, strconv.Itoa(n.srv.Port()))
+	cert, err := n.enroll(ctx)
+	if err != nil {
+		return err
+	}
+	n.srv.Cert = cert
+	n.client = wire.NewClient(cert, n.pool)
+	defer n.client.Close()
+	n.log.Info("node serving", "id", n.id, "region", n.cfg.Region, "url", n.url, "blobs", n.store.Count())
+	close(n.ready)
+	return n.srv.Serve(ctx)
+}

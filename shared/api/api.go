@@ -1,0 +1,58 @@
+// Package api holds the JSON shapes of the gateway's HTTP contract (see
+// DESIGN.md), shared by the gateway, the nodes that enroll with it and the
+// clients and tests that read it.
+package api
+
+// BlobResponse answers POST /v1/blobs.
+type BlobResponse struct {
+	CID      string `json:"cid"`
+	Size     int64  `json:"size"`
+	Replicas int    `json:"replicas"`
+}
+
+// Holder is a node holding a pinned blob.
+type Holder struct {
+	ID     string `json:"id"`
+	Region string `json:"region"`
+	URL    string `json:"url"`
+}
+
+// PinResponse answers GET /v1/pins/{cid}.
+type PinResponse struct {
+	CID     string   `json:"cid"`
+	Size    int64    `json:"size"`
+	Status  string   `json:"status"`
+	Holders []Holder `json:"holders"`
+}
+
+// Node is one entry of GET /v1/nodes.
+type Node struct {
+	ID     string `json:"id"`
+	Region string `json:"region"`
+	URL    string `json:"url"`
+	State  string `json:"state"` // "up" or "down"
+}
+
+// NodesResponse answers GET /v1/nodes.
+type NodesResponse struct {
+	Nodes []Node `json:"nodes"`
+}
+
+// Error is every error body.
+type Error struct {
+	Error string `json:"error"`
+}
+
+// EnrollRequest is what a node sends to POST /v1/nodes/enroll.
+type EnrollRequest struct {
+	Token     string `json:"token"`
+	PublicKey []byte `json:"public_key"` // ed25519, base64 in JSON
+	Region    string `json:"region"`
+	URL       string `json:"url"`
+}
+
+// EnrollResponse carries the node's id and its CA-issued certificate.
+type EnrollResponse struct {
+	ID   string `json:"id"`
+	Cert string `json:"cert"` // PEM
+}

@@ -1,0 +1,152 @@
+// Package serve runs a dStor daemon's front: one port number serving
+// HTTP/3 and the dstor/1 protocol on UDP (told apart by ALPN, dstor/1 with
+// mutual TLS) and HTTPS (HTTP/1.1 and HTTP/2) on TCP, whose answers carry
+// Alt-Svc so clients can move to HTTP/3.
+package serve
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+
+	"dstor/shared/identity"
+	"dstor/shared/wire"
+)
+
+// Server serves HTTP and dstor/1 on one port number.
+type Server struct {
+	// Handler answers HTTP requests over both HTTP/3 and HTTPS.
+	Handler http.Handler
+	// Wire answers dstor/1 requests; nil refuses the protocol.
+	Wire wire.Mux
+	// Cert is the daemon's certificate; Pool holds the CA that peers'
+	// client certificates must chain to.
+	Cert tls.Certificate
+	Pool *x509.CertPool
+	// Logger is optional.
+	Logger *slog.Logger
+
+	udp  net.PacketConn
+	tcp  net.Listener
+	ql   *quic.Listener
+	h3   *http3.Server
+	h1   *http.Server
+	port int
+	wg   sync.WaitGroup
+}
+
+// Listen binds UDP and TCP on addr; with port 0 it picks a port free on
+// both.
+func (s *Server) Listen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	for range 20 {
+		udp, err := net.ListenPacket("udp", net.JoinHostPort(host, port))
+		if err != nil {
+			return err
+		}
+		p := udp.LocalAddr().(*net.UDPAddr).Port
+		tcp, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+		if err != nil {
+			udp.Close()
+			if port == "0" {
+				continue // the TCP side of a random UDP port was taken: try another
+			}
+			return err
+		}
+		s.udp, s.tcp, s.port = udp, tcp, p
+		return nil
+	}
+	return fmt.Errorf("serve: no port free on both UDP and TCP on %s", host)
+}
+
+// Port is the bound port number.
+func (s *Server) Port() int { return s.port }
+
+// Serve serves until ctx ends, then shuts down gracefully (up to 5 s).
+func (s *Server) Serve(ctx context.Context) error {
+	if s.udp == nil {
+		return errors.New("serve: Listen first")
+	}
+	log := s.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	mtls := []string{}
+	if s.Wire != nil {
+		mtls = []string{wire.ALPN}
+	}
+	qtls := identity.ServerConfig(s.Cert, s.Pool, []string{http3.NextProtoH3}, mtls)
+	ttls := identity.ServerConfig(s.Cert, s.Pool, []string{"h2", "http/1.1"}, nil)
+	tr := &quic.Transport{Conn: s.udp}
+	ql, err := tr.Listen(qtls, wire.QUICConfig())
+	if err != nil {
+		return err
+	}
+	s.ql = ql
+	s.h3 = &http3.Server{Handler: s.Handler, Port: s.port, Logger: log, IdleTimeout: 30 * time.Second}
+	altSvc := fmt.Sprintf(`h3=":%d"; ma=86400`, s.port)
+	s.h1 = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Alt-Svc", altSvc)
+			s.Handler.ServeHTTP(w, r)
+		}),
+		TLSConfig:         ttls,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	connCtx, stopConns := context.WithCancel(context.Background())
+	defer stopConns()
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		s.acceptQUIC(connCtx, log)
+	}()
+	go func() {
+		defer s.wg.Done()
+		if err := s.h1.ServeTLS(s.tcp, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("https server stopped", "err", err)
+		}
+	}()
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.h1.Shutdown(sctx)
+	s.h3.Shutdown(sctx)
+	stopConns()
+	ql.Close()
+	tr.Close()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) acceptQUIC(ctx context.Context, log *slog.Logger) {
+	for {
+		conn, err := s.ql.Accept(ctx)
+		if err != nil {
+			return
+		}
+		switch conn.ConnectionState().TLS.NegotiatedProtocol {
+		case http3.NextProtoH3:
+			go s.h3.ServeQUICConn(conn)
+		case wire.ALPN:
+			go wire.ServeConn(ctx, conn, s.Wire, log)
+		default:
+			conn.CloseWithError(0x10, "no application protocol")
+		}
+	}
+}

@@ -1,0 +1,265 @@
+package wire
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"dstor/shared/cid"
+	"dstor/shared/identity"
+)
+
+// Target is a daemon to talk to: its QUIC address and the identity its
+// certificate must prove (an empty ID accepts any daemon of that role).
+type Target struct {
+	Addr string
+	Peer identity.Peer
+}
+
+// Client opens dstor/1 requests, keeping one QUIC connection per target.
+// It is safe for concurrent use.
+type Client struct {
+	cert tls.Certificate
+	pool *x509.CertPool
+	conf *quic.Config
+
+	mu    sync.Mutex
+	conns map[Target]*quic.Conn
+}
+
+// QUICConfig is the QUIC configuration dStor daemons use for dstor/1, both
+// as clients and servers: no 0-RTT, large flow-control windows for bulk
+// transfers, keep-alives so idle pooled connections stay usable.
+func QUICConfig() *quic.Config {
+	return &quic.Config{
+		MaxIdleTimeout:             30 * time.Second,
+		KeepAlivePeriod:            10 * time.Second,
+		HandshakeIdleTimeout:       5 * time.Second,
+		InitialStreamReceiveWindow: 1 << 20,
+		MaxStreamReceiveWindow:     16 << 20,
+		MaxConnectionReceiveWindow: 64 << 20,
+		MaxIncomingStreams:         4096,
+		Allow0RTT:                  false,
+	}
+}
+
+// NewClient returns a client that authenticates with cert and trusts pool.
+func NewClient(cert tls.Certificate, pool *x509.CertPool) *Client {
+	return &Client{cert: cert, pool: pool, conf: QUICConfig(), conns: make(map[Target]*quic.Conn)}
+}
+
+// Close closes every pooled connection.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for t, conn := range c.conns {
+		conn.CloseWithError(0, "client closed")
+		delete(c.conns, t)
+	}
+	return nil
+}
+
+// Forget drops the pooled connection to t, so the next request redials.
+func (c *Client) Forget(t Target) {
+	c.mu.Lock()
+	conn := c.conns[t]
+	delete(c.conns, t)
+	c.mu.Unlock()
+	if conn != nil {
+		conn.CloseWithError(0, "forgotten")
+	}
+}
+
+func (c *Client) conn(ctx context.Context, t Target) (*quic.Conn, error) {
+	c.mu.Lock()
+	conn := c.conns[t]
+	c.mu.Unlock()
+	if conn != nil && conn.Context().Err() == nil {
+		return conn, nil
+	}
+	tc := identity.ClientConfig(c.cert, c.pool, ALPN, t.Peer)
+	conn, err := quic.DialAddr(ctx, t.Addr, tc, c.conf)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s %s: %w", t.Peer.Role, t.Addr, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old := c.conns[t]; old != nil && old.Context().Err() == nil {
+		conn.CloseWithError(0, "duplicate")
+		return old, nil
+	}
+	c.conns[t] = conn
+	return conn, nil
+}
+
+// open starts a request and returns its stream.
+func (c *Client) open(ctx context.Context, t Target, op Op, req any) (*quic.Stream, *bufio.Reader, error) {
+	conn, err := c.conn(ctx, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		c.Forget(t)
+		return nil, nil, fmt.Errorf("open stream to %s: %w", t.Addr, err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		s.SetDeadline(dl)
+	}
+	if err := writeFrame(s, byte(op), req); err != nil {
+		s.CancelWrite(cancelAbort)
+		s.CancelRead(cancelAbort)
+		return nil, nil, err
+	}
+	return s, bufio.NewReaderSize(s, 64<<10), nil
+}
+
+// call makes a request without bodies and decodes the answer into resp.
+func (c *Client) call(ctx context.Context, t Target, op Op, req, resp any) error {
+	s, r, err := c.open(ctx, t, op, req)
+	if err != nil {
+		return err
+	}
+	s.Close()
+	defer s.CancelRead(0)
+	return readResponse(r, resp)
+}
+
+// Ping asks a node for its status.
+func (c *Client) Ping(ctx context.Context, t Target) (Status, error) {
+	var st Status
+	err := c.call(ctx, t, OpPing, struct{}{}, &st)
+	return st, err
+}
+
+// Has asks a node whether it holds a blob.
+func (c *Client) Has(ctx context.Context, t Target, id cid.CID) (HasResponse, error) {
+	var h HasResponse
+	err := c.call(ctx, t, OpHas, BlobRequest{CID: id}, &h)
+	return h, err
+}
+
+// Holders asks a gateway which nodes hold a blob.
+func (c *Client) Holders(ctx context.Context, t Target, id cid.CID) (HoldersResponse, error) {
+	var h HoldersResponse
+	err := c.call(ctx, t, OpHolders, BlobRequest{CID: id}, &h)
+	return h, err
+}
+
+// Body is the byte stream of a get or outboard answer.
+type Body struct {
+	Size   int64 // the whole blob's length
+	Length int64 // bytes in this body
+	r      io.Reader
+	s      *quic.Stream
+}
+
+func (b *Body) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+// Close abandons whatever was not read.
+func (b *Body) Close() error {
+	b.s.CancelRead(0)
+	return nil
+}
+
+// Get reads length bytes at offset (length -1: to the end) of a blob.
+func (c *Client) Get(ctx context.Context, t Target, id cid.CID, offset, length int64) (*Body, error) {
+	s, r, err := c.open(ctx, t, OpGet, GetRequest{CID: id, Offset: offset, Length: length})
+	if err != nil {
+		return nil, err
+	}
+	s.Close()
+	var resp GetResponse
+	if err := readResponse(r, &resp); err != nil {
+		s.CancelRead(0)
+		return nil, err
+	}
+	return &Body{Size: resp.Size, Length: resp.Length, r: &exactReader{r: r, left: resp.Length}, s: s}, nil
+}
+
+// Outboard reads a blob's Bao outboard tree.
+func (c *Client) Outboard(ctx context.Context, t Target, id cid.CID) (*Body, error) {
+	s, r, err := c.open(ctx, t, OpOutboard, BlobRequest{CID: id})
+	if err != nil {
+		return nil, err
+	}
+	s.Close()
+	var resp OutboardResponse
+	if err := readResponse(r, &resp); err != nil {
+		s.CancelRead(0)
+		return nil, err
+	}
+	return &Body{Size: resp.Size, Length: resp.Length, r: &exactReader{r: r, left: resp.Length}, s: s}, nil
+}
+
+// exactReader yields exactly left bytes: a stream that ends early is an
+// io.ErrUnexpectedEOF, never a silent short body.
+type exactReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if err == io.EOF && e.left > 0 {
+		err = io.ErrUnexpectedEOF
+	} else if err == io.EOF {
+		err = nil
+	}
+	return n, err
+}
+
+// Upload is a put in progress: Write the bytes, then Commit or Abort.
+type Upload struct {
+	s  *quic.Stream
+	r  *bufio.Reader
+	cw chunkWriter
+}
+
+// Put starts an upload of size bytes (-1 if unknown) to a node.
+func (c *Client) Put(ctx context.Context, t Target, size int64) (*Upload, error) {
+	s, r, err := c.open(ctx, t, OpPut, PutRequest{Size: size})
+	if err != nil {
+		return nil, err
+	}
+	return &Upload{s: s, r: r, cw: chunkWriter{w: s}}, nil
+}
+
+// Write sends bytes of the blob.
+func (u *Upload) Write(p []byte) (int, error) { return u.cw.Write(p) }
+
+// Commit announces the CID and waits for the node's durable commit.
+func (u *Upload) Commit(id cid.CID) (PutResponse, error) {
+	var resp PutResponse
+	if err := u.cw.end(PutTrailer{CID: id}); err != nil {
+		u.Abort()
+		return resp, err
+	}
+	u.s.Close()
+	defer u.s.CancelRead(0)
+	err := readResponse(u.r, &resp)
+	if err == nil && resp.CID != id {
+		err = Errorf(CodeHashMismatch, "node committed %s, want %s", resp.CID, id)
+	}
+	return resp, err
+}
+
+// Abort cancels the upload; the node discards what it received.
+func (u *Upload) Abort() {
+	u.s.CancelWrite(cancelAbort)
+	u.s.CancelRead(cancelAbort)
+}
