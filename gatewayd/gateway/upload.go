@@ -78,6 +78,18 @@ func (g *Gateway) handleUpload(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if replicas, ok := g.alreadyStored(r.Context(), id); ok {
+		// Stored once: the copies just streamed are discarded, the account
+		// gets its own pin on the existing replicas.
+		abort()
+		created, err := g.reg.RecordPin(r.Context(), acct, id.String(), n, nil)
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, "record pin: "+err.Error())
+			return
+		}
+		writeJSON(w, pinStatus(created), api.BlobResponse{CID: id.String(), Size: n, Replicas: replicas})
+		return
+	}
 	if err := commitAll(ups, id); err != nil {
 		g.log.Warn("upload commit failed", "cid", id, "err", err)
 		writeError(w, http.StatusBadGateway, "replicas failed to commit: "+err.Error())
@@ -89,11 +101,36 @@ func (g *Gateway) handleUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.log.Info("pinned", "cid", id, "size", n, "holders", holders, "account", acct)
-	code := http.StatusCreated
-	if !created {
-		code = http.StatusOK
+	writeJSON(w, pinStatus(created), api.BlobResponse{CID: id.String(), Size: n, Replicas: len(holders)})
+}
+
+// pinStatus is 201 for a new pin of the account, 200 for one it had.
+func pinStatus(created bool) int {
+	if created {
+		return http.StatusCreated
 	}
-	writeJSON(w, code, api.BlobResponse{CID: id.String(), Size: n, Replicas: len(holders)})
+	return http.StatusOK
+}
+
+// alreadyStored reports whether a blob is already held by enough live
+// nodes (W, or every live node in a smaller network) and how many.
+func (g *Gateway) alreadyStored(ctx context.Context, id cid.CID) (int, bool) {
+	pin, err := g.reg.Pin(ctx, id.String())
+	if err != nil {
+		return 0, false
+	}
+	live := g.nodes.live()
+	up := make(map[string]bool, len(live))
+	for _, n := range live {
+		up[n.ID] = true
+	}
+	held := 0
+	for _, h := range pin.Holders {
+		if up[h.NodeID] {
+			held++
+		}
+	}
+	return len(pin.Holders), held >= min(g.cfg.Replicas, len(live))
 }
 
 type statusError struct {
