@@ -105,6 +105,12 @@ func (s *Server) Serve(ctx context.Context) error {
 			s.Handler.ServeHTTP(w, r)
 		}),
 		TLSConfig:         ttls,
+		// Go's default HTTP/2 receive windows (1 MiB) throttle uploads
+		// from clients like curl to a crawl; give bulk bodies room.
+		HTTP2: &http.HTTP2Config{
+			MaxReceiveBufferPerStream:     8 << 20,
+			MaxReceiveBufferPerConnection: 16 << 20,
+		},
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),

@@ -99,7 +99,8 @@ func (c *Client) conn(ctx context.Context, t Target) (*quic.Conn, error) {
 	return conn, nil
 }
 
-// open starts a request and returns its stream.
+// open starts a request and returns its stream. ctx bounds only the
+// opening; callers bound the exchange with deadlines where it fits.
 func (c *Client) open(ctx context.Context, t Target, op Op, req any) (*quic.Stream, *bufio.Reader, error) {
 	conn, err := c.conn(ctx, t)
 	if err != nil {
@@ -109,9 +110,6 @@ func (c *Client) open(ctx context.Context, t Target, op Op, req any) (*quic.Stre
 	if err != nil {
 		c.Forget(t)
 		return nil, nil, fmt.Errorf("open stream to %s: %w", t.Addr, err)
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		s.SetDeadline(dl)
 	}
 	if err := writeFrame(s, byte(op), req); err != nil {
 		s.CancelWrite(cancelAbort)
@@ -126,6 +124,9 @@ func (c *Client) call(ctx context.Context, t Target, op Op, req, resp any) error
 	s, r, err := c.open(ctx, t, op, req)
 	if err != nil {
 		return err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		s.SetDeadline(dl)
 	}
 	s.Close()
 	defer s.CancelRead(0)
@@ -175,6 +176,7 @@ func (c *Client) Get(ctx context.Context, t Target, id cid.CID, offset, length i
 	if err != nil {
 		return nil, err
 	}
+	watch(ctx, s)
 	s.Close()
 	var resp GetResponse
 	if err := readResponse(r, &resp); err != nil {
@@ -190,6 +192,7 @@ func (c *Client) Outboard(ctx context.Context, t Target, id cid.CID) (*Body, err
 	if err != nil {
 		return nil, err
 	}
+	watch(ctx, s)
 	s.Close()
 	var resp OutboardResponse
 	if err := readResponse(r, &resp); err != nil {
@@ -197,6 +200,13 @@ func (c *Client) Outboard(ctx context.Context, t Target, id cid.CID) (*Body, err
 		return nil, err
 	}
 	return &Body{Size: resp.Size, Length: resp.Length, r: &exactReader{r: r, left: resp.Length}, s: s}, nil
+}
+
+// watch applies ctx's deadline to a stream whose body outlives the call.
+func watch(ctx context.Context, s *quic.Stream) {
+	if dl, ok := ctx.Deadline(); ok {
+		s.SetDeadline(dl)
+	}
 }
 
 // exactReader yields exactly left bytes: a stream that ends early is an
