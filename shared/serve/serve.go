@@ -104,7 +104,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			w.Header().Set("Alt-Svc", altSvc)
 			s.Handler.ServeHTTP(w, r)
 		}),
-		TLSConfig:         ttls,
+		TLSConfig: ttls,
 		// Go's default HTTP/2 receive windows (1 MiB) throttle uploads
 		// from clients like curl to a crawl; give bulk bodies room.
 		HTTP2: &http.HTTP2Config{
