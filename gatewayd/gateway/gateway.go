@@ -109,6 +109,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.srv.Cert = cert
 	g.srv.Pool = g.pool
 	g.srv.Logger = g.log
+	g.srv.ResetKey = serve.ResetKeyFrom(g.key.Seed())
 	pctx, stopProbes := context.WithCancel(ctx)
 	g.wg.Add(1)
 	go func() {

@@ -18,8 +18,11 @@ import (
 	"dstor/shared/wire"
 )
 
-// fetchTimeout bounds one peer fetch.
-const fetchTimeout = 10 * time.Minute
+// fetchTimeout bounds one peer fetch; holdersTimeout the gateway's answer.
+const (
+	fetchTimeout   = 10 * time.Minute
+	holdersTimeout = 5 * time.Second
+)
 
 // fetch gets a blob this node lacks from a peer that holds it, verifying
 // every 16 KiB group against the Bao tree and the CID while it streams,
@@ -43,7 +46,9 @@ func (n *Node) fetchAny(ctx context.Context, id cid.CID) error {
 	if _, ok := n.store.Has(id); ok {
 		return nil
 	}
-	hr, err := n.client.Holders(ctx, n.gateway, id)
+	hctx, cancel := context.WithTimeout(ctx, holdersTimeout)
+	hr, err := n.client.Holders(hctx, n.gateway, id)
+	cancel()
 	if errors.Is(err, wire.ErrNotFound) {
 		return store.ErrNotFound
 	} else if err != nil {

@@ -89,6 +89,7 @@ func (n *Node) Run(ctx context.Context) error {
 	n.srv.Wire = n.wireMux()
 	n.srv.Pool = n.pool
 	n.srv.Logger = n.log
+	n.srv.ResetKey = serve.ResetKeyFrom(n.key.Seed())
 	if err := n.srv.Listen(n.cfg.Listen); err != nil {
 		return fmt.Errorf("node: listen: %w", err)
 	}

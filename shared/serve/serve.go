@@ -6,6 +6,7 @@ package serve
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -34,6 +35,11 @@ type Server struct {
 	// client certificates must chain to.
 	Cert tls.Certificate
 	Pool *x509.CertPool
+	// ResetKey, when set, lets the server answer packets of connections it
+	// no longer knows (after a restart) with a stateless reset, so peers
+	// drop stale connections at once instead of at their idle timeout. It
+	// must be stable across restarts and secret; see ResetKeyFrom.
+	ResetKey *quic.StatelessResetKey
 	// Logger is optional.
 	Logger *slog.Logger
 
@@ -91,7 +97,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	qtls := identity.ServerConfig(s.Cert, s.Pool, []string{http3.NextProtoH3}, mtls)
 	ttls := identity.ServerConfig(s.Cert, s.Pool, []string{"h2", "http/1.1"}, nil)
-	tr := &quic.Transport{Conn: s.udp}
+	tr := &quic.Transport{Conn: s.udp, StatelessResetKey: s.ResetKey}
 	ql, err := tr.Listen(qtls, wire.QUICConfig())
 	if err != nil {
 		return err
@@ -138,6 +144,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	tr.Close()
 	s.wg.Wait()
 	return nil
+}
+
+// ResetKeyFrom derives a stateless reset key from a daemon's secret seed.
+func ResetKeyFrom(seed []byte) *quic.StatelessResetKey {
+	k := quic.StatelessResetKey(sha256.Sum256(append([]byte("dstor stateless reset key\x00"), seed...)))
+	return &k
 }
 
 func (s *Server) acceptQUIC(ctx context.Context, log *slog.Logger) {

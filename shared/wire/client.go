@@ -130,7 +130,11 @@ func (c *Client) call(ctx context.Context, t Target, op Op, req, resp any) error
 	}
 	s.Close()
 	defer s.CancelRead(0)
-	return readResponse(r, resp)
+	err = readResponse(r, resp)
+	if err != nil && ctx.Err() != nil {
+		c.Forget(t) // a peer that does not answer in time gets a fresh connection next time
+	}
+	return err
 }
 
 // Ping asks a node for its status.
