@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -129,11 +130,11 @@ func b3sumCID(t *testing.T, data []byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var d [32]byte
-	if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "%x", &d); err != nil {
-		t.Fatal(err)
+	raw, err := hex.DecodeString(strings.TrimSpace(string(out)))
+	if err != nil || len(raw) != 32 {
+		t.Fatalf("b3sum printed %q", out)
 	}
-	return cid.FromDigest(d).String()
+	return cid.FromDigest([32]byte(raw)).String()
 }
 
 func TestEndToEnd(t *testing.T) {
