@@ -85,6 +85,7 @@ func (n *Node) Ready() <-chan struct{} { return n.ready }
 // Run listens, enrolls with the gateway and serves until ctx ends.
 func (n *Node) Run(ctx context.Context) error {
 	defer n.store.Close()
+	defer n.cache.close()
 	n.srv.Handler = n.httpHandler()
 	n.srv.Wire = n.wireMux()
 	n.srv.Pool = n.pool
