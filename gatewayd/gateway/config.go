@@ -66,6 +66,13 @@ func ParseRegionRule(s string) (RegionRule, error) {
 	if err != nil {
 		return RegionRule{}, fmt.Errorf("region rule %q: %w", s, err)
 	}
+	if p.Addr().Is4In6() {
+		// Client addresses are unmapped before matching; do the same here.
+		if p.Bits() < 96 {
+			return RegionRule{}, fmt.Errorf("region rule %q: IPv4-mapped prefix shorter than /96", s)
+		}
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
 	return RegionRule{Prefix: p.Masked(), Region: region}, nil
 }
 

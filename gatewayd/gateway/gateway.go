@@ -69,7 +69,8 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// Ready is closed once the gateway listens.
+// Ready is closed once the gateway listens. If Run fails first it stays
+// open: wait on Run's result too.
 func (g *Gateway) Ready() <-chan struct{} { return g.ready }
 
 // Addr is the bound host:port; valid once Ready is closed.
@@ -88,6 +89,28 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if err := g.srv.Listen(g.cfg.Listen); err != nil {
 		return fmt.Errorf("gateway: listen: %w", err)
 	}
+	if err := g.start(ctx); err != nil {
+		g.srv.Close()
+		return err
+	}
+	pctx, stopProbes := context.WithCancel(ctx)
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		g.probeLoop(pctx)
+	}()
+	g.log.Info("gateway serving", "id", g.id, "addr", g.Addr(), "region", g.cfg.Region)
+	close(g.ready)
+	err := g.srv.Serve(ctx)
+	stopProbes()
+	g.wg.Wait()
+	g.client.Close()
+	return err
+}
+
+// start issues the gateway's certificate for the bound address and loads
+// the node list.
+func (g *Gateway) start(ctx context.Context) error {
 	host, _, _ := net.SplitHostPort(g.cfg.Listen)
 	hosts := append([]string{host, "localhost", "127.0.0.1", "::1"}, g.cfg.Hosts...)
 	certPEM, err := g.ca.Issue(g.key.Public().(ed25519.PublicKey), identity.RoleGateway, hosts)
@@ -99,9 +122,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return err
 	}
 	g.client = wire.NewClient(cert, g.pool)
-	defer g.client.Close()
 	g.nodes = newMembers(g.cfg.ProbeInterval, g.cfg.now)
 	if err := g.loadNodes(ctx); err != nil {
+		g.client.Close()
 		return err
 	}
 	g.srv.Handler = g.httpHandler()
@@ -110,18 +133,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.srv.Pool = g.pool
 	g.srv.Logger = g.log
 	g.srv.ResetKey = serve.ResetKeyFrom(g.key.Seed())
-	pctx, stopProbes := context.WithCancel(ctx)
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		g.probeLoop(pctx)
-	}()
-	g.log.Info("gateway serving", "id", g.id, "addr", g.Addr(), "region", g.cfg.Region)
-	close(g.ready)
-	err = g.srv.Serve(ctx)
-	stopProbes()
-	g.wg.Wait()
-	return err
+	return nil
 }
 
 // loadNodes fills the membership view from the registry; nodes start down

@@ -35,8 +35,8 @@ func (g *Gateway) handleHolders(req *wire.Request) error {
 	resp := wire.HoldersResponse{Size: pin.Size}
 	var down []wire.Holder
 	for _, h := range pin.Holders {
-		wh := wire.Holder{ID: h.NodeID, Region: h.Region, URL: h.URL}
-		if up[h.NodeID] {
+		wh := wire.Holder{ID: h.NodeID, Region: h.Region, URL: h.URL, Up: up[h.NodeID]}
+		if wh.Up {
 			resp.Holders = append(resp.Holders, wh)
 		} else {
 			down = append(down, wh)

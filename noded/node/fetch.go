@@ -55,7 +55,12 @@ func (n *Node) fetchAny(ctx context.Context, id cid.CID) error {
 		return fmt.Errorf("ask gateway for holders: %w", err)
 	}
 	holders := hr.Holders
-	rand.Shuffle(len(holders), func(i, j int) { holders[i], holders[j] = holders[j], holders[i] })
+	// Spread load over live holders; those the gateway sees down go last.
+	live := 0
+	for live < len(holders) && holders[live].Up {
+		live++
+	}
+	rand.Shuffle(live, func(i, j int) { holders[i], holders[j] = holders[j], holders[i] })
 	var errs []error
 	for _, h := range holders {
 		if h.ID == n.id {

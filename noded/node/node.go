@@ -79,7 +79,8 @@ func (n *Node) ID() string { return n.id }
 // URL is the node's public base URL; valid once Ready is closed.
 func (n *Node) URL() string { return n.url }
 
-// Ready is closed once the node listens and has joined the network.
+// Ready is closed once the node listens and has joined the network. If Run
+// fails first it stays open: wait on Run's result too.
 func (n *Node) Ready() <-chan struct{} { return n.ready }
 
 // Run listens, enrolls with the gateway and serves until ctx ends.
@@ -97,6 +98,7 @@ func (n *Node) Run(ctx context.Context) error {
 	n.url = "https://" + net.JoinHostPort(n.cfg.Advertise, strconv.Itoa(n.srv.Port()))
 	cert, err := n.enroll(ctx)
 	if err != nil {
+		n.srv.Close()
 		return err
 	}
 	n.srv.Cert = cert

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -41,6 +42,7 @@ var (
 type Disk struct {
 	root  *os.Root
 	blobs atomic.Int64
+	locks [256]sync.Mutex // commit locks, by the digest's first byte
 }
 
 // OpenDisk opens (creating if needed) the store in dir, removing partial

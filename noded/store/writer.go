@@ -80,6 +80,11 @@ func (w *Writer) Commit(want cid.CID, size int64) (err error) {
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("store: fsync: %w", err) // never retried: the page cache may have dropped the data
 	}
+	// One commit per blob at a time, so concurrent uploads of the same
+	// content store and count it once.
+	mu := &w.d.locks[want.Digest()[0]]
+	mu.Lock()
+	defer mu.Unlock()
 	if _, ok := w.d.Has(want); ok {
 		w.Abort()
 		return nil

@@ -50,6 +50,9 @@ type Server struct {
 	h1   *http.Server
 	port int
 	wg   sync.WaitGroup
+
+	mu        sync.Mutex
+	wireConns map[*quic.Conn]struct{}
 }
 
 // Listen binds UDP and TCP on addr; with port 0 it picks a port free on
@@ -139,11 +142,53 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer cancel()
 	s.h1.Shutdown(sctx)
 	s.h3.Shutdown(sctx)
+	s.closeWireConns()
 	stopConns()
 	ql.Close()
 	tr.Close()
 	s.wg.Wait()
-	return nil
+	return s.Close()
+}
+
+// Close releases the sockets. Serve calls it when it returns; a daemon
+// whose start fails between Listen and Serve calls it itself.
+func (s *Server) Close() error {
+	var errs []error
+	if s.tcp != nil {
+		if err := s.tcp.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if s.udp != nil {
+		if err := s.udp.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// closeWireConns tells every dstor/1 peer that we are going away, so their
+// pooled connections fail now rather than at their idle timeout.
+func (s *Server) closeWireConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.wireConns {
+		c.CloseWithError(0, "shutting down")
+	}
+	s.wireConns = nil
+}
+
+func (s *Server) serveWire(ctx context.Context, conn *quic.Conn, log *slog.Logger) {
+	s.mu.Lock()
+	if s.wireConns == nil {
+		s.wireConns = make(map[*quic.Conn]struct{})
+	}
+	s.wireConns[conn] = struct{}{}
+	s.mu.Unlock()
+	wire.ServeConn(ctx, conn, s.Wire, log)
+	s.mu.Lock()
+	delete(s.wireConns, conn)
+	s.mu.Unlock()
 }
 
 // ResetKeyFrom derives a stateless reset key from a daemon's secret seed.
@@ -162,7 +207,7 @@ func (s *Server) acceptQUIC(ctx context.Context, log *slog.Logger) {
 		case http3.NextProtoH3:
 			go s.h3.ServeQUICConn(conn)
 		case wire.ALPN:
-			go wire.ServeConn(ctx, conn, s.Wire, log)
+			go s.serveWire(ctx, conn, log)
 		default:
 			conn.CloseWithError(0x10, "no application protocol")
 		}

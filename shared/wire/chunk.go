@@ -10,6 +10,7 @@ import (
 // chunkWriter frames everything written to it as put chunks.
 type chunkWriter struct {
 	w   io.Writer
+	n   int64 // bytes written
 	hdr [binary.MaxVarintLen64]byte
 }
 
@@ -25,6 +26,7 @@ func (c *chunkWriter) Write(p []byte) (int, error) {
 			return written, err
 		}
 		written += n
+		c.n += int64(n)
 		p = p[n:]
 	}
 	return written, nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -50,6 +51,9 @@ func QUICConfig() *quic.Config {
 	}
 }
 
+// DialTimeout bounds a handshake with a peer.
+const DialTimeout = 3 * time.Second
+
 // NewClient returns a client that authenticates with cert and trusts pool.
 func NewClient(cert tls.Certificate, pool *x509.CertPool) *Client {
 	return &Client{cert: cert, pool: pool, conf: QUICConfig(), conns: make(map[Target]*quic.Conn)}
@@ -85,7 +89,9 @@ func (c *Client) conn(ctx context.Context, t Target) (*quic.Conn, error) {
 		return conn, nil
 	}
 	tc := identity.ClientConfig(c.cert, c.pool, ALPN, t.Peer)
-	conn, err := quic.DialAddr(ctx, t.Addr, tc, c.conf)
+	dctx, cancel := context.WithTimeout(ctx, DialTimeout)
+	defer cancel()
+	conn, err := quic.DialAddr(dctx, t.Addr, tc, c.conf)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s %s: %w", t.Peer.Role, t.Addr, err)
 	}
@@ -119,22 +125,44 @@ func (c *Client) open(ctx context.Context, t Target, op Op, req any) (*quic.Stre
 	return s, bufio.NewReaderSize(s, 64<<10), nil
 }
 
+// ResponseTimeout bounds the wait for a response frame once a request has
+// been sent (a put's starts when it commits).
+const ResponseTimeout = 30 * time.Second
+
+// failed drops the pooled connection to t after a transport failure (not
+// a peer's *Error answer), so a dead or restarted peer costs one failed
+// request, not one per request until the idle timeout.
+func (c *Client) failed(t Target, err error) error {
+	var we *Error
+	if err != nil && !errors.As(err, &we) {
+		c.Forget(t)
+	}
+	return err
+}
+
+// readHead reads the response frame within ResponseTimeout (or ctx's
+// deadline, if sooner), then leaves the stream with ctx's deadline.
+func readHead(ctx context.Context, s *quic.Stream, r *bufio.Reader, v any) error {
+	dl := time.Now().Add(ResponseTimeout)
+	if cd, ok := ctx.Deadline(); ok && cd.Before(dl) {
+		dl = cd
+	}
+	s.SetReadDeadline(dl)
+	err := readResponse(r, v)
+	cd, _ := ctx.Deadline()
+	s.SetReadDeadline(cd)
+	return err
+}
+
 // call makes a request without bodies and decodes the answer into resp.
 func (c *Client) call(ctx context.Context, t Target, op Op, req, resp any) error {
 	s, r, err := c.open(ctx, t, op, req)
 	if err != nil {
 		return err
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		s.SetDeadline(dl)
-	}
 	s.Close()
 	defer s.CancelRead(0)
-	err = readResponse(r, resp)
-	if err != nil && ctx.Err() != nil {
-		c.Forget(t) // a peer that does not answer in time gets a fresh connection next time
-	}
-	return err
+	return c.failed(t, readHead(ctx, s, r, resp))
 }
 
 // Ping asks a node for its status.
@@ -180,12 +208,11 @@ func (c *Client) Get(ctx context.Context, t Target, id cid.CID, offset, length i
 	if err != nil {
 		return nil, err
 	}
-	watch(ctx, s)
 	s.Close()
 	var resp GetResponse
-	if err := readResponse(r, &resp); err != nil {
+	if err := readHead(ctx, s, r, &resp); err != nil {
 		s.CancelRead(0)
-		return nil, err
+		return nil, c.failed(t, err)
 	}
 	return &Body{Size: resp.Size, Length: resp.Length, r: &exactReader{r: r, left: resp.Length}, s: s}, nil
 }
@@ -196,21 +223,13 @@ func (c *Client) Outboard(ctx context.Context, t Target, id cid.CID) (*Body, err
 	if err != nil {
 		return nil, err
 	}
-	watch(ctx, s)
 	s.Close()
 	var resp OutboardResponse
-	if err := readResponse(r, &resp); err != nil {
+	if err := readHead(ctx, s, r, &resp); err != nil {
 		s.CancelRead(0)
-		return nil, err
+		return nil, c.failed(t, err)
 	}
 	return &Body{Size: resp.Size, Length: resp.Length, r: &exactReader{r: r, left: resp.Length}, s: s}, nil
-}
-
-// watch applies ctx's deadline to a stream whose body outlives the call.
-func watch(ctx context.Context, s *quic.Stream) {
-	if dl, ok := ctx.Deadline(); ok {
-		s.SetDeadline(dl)
-	}
 }
 
 // exactReader yields exactly left bytes: a stream that ends early is an
@@ -239,6 +258,8 @@ func (e *exactReader) Read(p []byte) (int, error) {
 
 // Upload is a put in progress: Write the bytes, then Commit or Abort.
 type Upload struct {
+	c  *Client
+	t  Target
 	s  *quic.Stream
 	r  *bufio.Reader
 	cw chunkWriter
@@ -250,22 +271,27 @@ func (c *Client) Put(ctx context.Context, t Target, size int64) (*Upload, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Upload{s: s, r: r, cw: chunkWriter{w: s}}, nil
+	return &Upload{c: c, t: t, s: s, r: r, cw: chunkWriter{w: s}}, nil
 }
 
 // Write sends bytes of the blob.
-func (u *Upload) Write(p []byte) (int, error) { return u.cw.Write(p) }
+func (u *Upload) Write(p []byte) (int, error) {
+	n, err := u.cw.Write(p)
+	return n, u.c.failed(u.t, err)
+}
 
 // Commit announces the CID and waits for the node's durable commit.
 func (u *Upload) Commit(id cid.CID) (PutResponse, error) {
 	var resp PutResponse
 	if err := u.cw.end(PutTrailer{CID: id}); err != nil {
 		u.Abort()
-		return resp, err
+		return resp, u.c.failed(u.t, err)
 	}
 	u.s.Close()
 	defer u.s.CancelRead(0)
-	err := readResponse(u.r, &resp)
+	// A commit hashes the blob back from disk: allow for that.
+	u.s.SetReadDeadline(time.Now().Add(ResponseTimeout + time.Duration(u.cw.n>>24)*time.Second))
+	err := u.c.failed(u.t, readResponse(u.r, &resp))
 	if err == nil && resp.CID != id {
 		err = Errorf(CodeHashMismatch, "node committed %s, want %s", resp.CID, id)
 	}

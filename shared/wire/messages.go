@@ -67,9 +67,10 @@ type Holder struct {
 	ID     string `json:"id"`
 	Region string `json:"region"`
 	URL    string `json:"url"`
+	Up     bool   `json:"up"` // the gateway's probes see it live
 }
 
-// HoldersResponse answers OpHolders.
+// HoldersResponse answers OpHolders; live holders come first.
 type HoldersResponse struct {
 	Size    int64    `json:"size"`
 	Holders []Holder `json:"holders"`

@@ -1,0 +1,236 @@
+// Package testnet runs a whole dStor network in one test process: a
+// gateway and storage nodes in several regions, each with its state in
+// t.TempDir(), listening on loopback ports chosen by the kernel, logging
+// to t.Log. It is the one package that imports every daemon, so tests and
+// benchmarks can drive the real code paths (enrollment, probes, fan-out,
+// reflection, peer fetch) without processes.
+package testnet
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"dstor/gatewayd/gateway"
+	"dstor/noded/node"
+	"dstor/shared/cid"
+)
+
+// startTimeout bounds how long one daemon may take to become ready.
+const startTimeout = 20 * time.Second
+
+// Options describes a network. Zero values take the documented defaults.
+type Options struct {
+	// Regions are the node regions; the gateway is in the first, which is
+	// therefore the region of every loopback client (default eu-west,
+	// us-east, ap-south).
+	Regions []string
+	// NodesPerRegion is how many nodes each region has (default 2).
+	NodesPerRegion int
+	// Replicas is the gateway's W (default: the gateway's, 3).
+	Replicas int
+	// ProbeInterval is how often the gateway pings the nodes (default
+	// 200 ms, so a stopped node is down within about a second).
+	ProbeInterval time.Duration
+	// CacheBytes bounds each node's hot cache (default: the node's;
+	// negative disables it).
+	CacheBytes int64
+}
+
+func (o *Options) defaults() {
+	if len(o.Regions) == 0 {
+		o.Regions = []string{"eu-west", "us-east", "ap-south"}
+	}
+	if o.NodesPerRegion == 0 {
+		o.NodesPerRegion = 2
+	}
+	if o.ProbeInterval == 0 {
+		o.ProbeInterval = 200 * time.Millisecond
+	}
+}
+
+// Net is a running network.
+type Net struct {
+	Gateway    *gateway.Gateway
+	GatewayDir string
+	GatewayURL string // https://127.0.0.1:port
+	APIKey     string
+	CAFile     string // the CA's PEM, which nodes and clients trust
+	Nodes      []*Node
+	Options    Options
+
+	t     testing.TB
+	pool  *x509.CertPool
+	https *http.Client // shared by the helpers
+	logs  *logSink
+}
+
+// Node is one running storage node.
+type Node struct {
+	*node.Node
+	Name   string // as in log lines, such as "node-us-east-1"
+	Region string
+	Dir    string
+
+	d *daemon
+}
+
+// Stop cancels the node's Run context and waits for Run to return. It may
+// be called more than once.
+func (n *Node) Stop() { n.d.stop() }
+
+// BlobPath is where the node keeps blob id on disk.
+func (n *Node) BlobPath(id cid.CID) string {
+	d := id.Digest()
+	return filepath.Join(n.Dir, "store", "blobs", fmt.Sprintf("%02x", d[0]), fmt.Sprintf("%02x", d[1]), fmt.Sprintf("%x", d[:]))
+}
+
+// HasOnDisk reports whether the node's store holds blob id.
+func (n *Node) HasOnDisk(id cid.CID) bool {
+	_, err := os.Stat(n.BlobPath(id))
+	return err == nil
+}
+
+// daemon is one Run goroutine: stop cancels it and reports an error other
+// than the context's through t.Error.
+type daemon struct {
+	t      testing.TB
+	name   string
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+}
+
+func run(t testing.TB, name string, fn func(context.Context) error) *daemon {
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &daemon{t: t, name: name, cancel: cancel, done: make(chan error, 1)}
+	go func() { d.done <- fn(ctx) }()
+	return d
+}
+
+func (d *daemon) stop() {
+	d.once.Do(func() {
+		d.cancel()
+		if err := <-d.done; err != nil && !errors.Is(err, context.Canceled) {
+			d.t.Errorf("%s: Run: %v", d.name, err)
+		}
+	})
+}
+
+// waitReady waits for ready, failing the test if Run returns first.
+func (d *daemon) waitReady(ready <-chan struct{}) {
+	d.t.Helper()
+	select {
+	case <-ready:
+	case err := <-d.done:
+		d.done <- nil // reported here, not again by stop
+		d.t.Fatalf("%s stopped before it was ready: %v", d.name, err)
+	case <-time.After(startTimeout):
+		d.t.Fatalf("%s not ready after %v", d.name, startTimeout)
+	}
+}
+
+// Start runs a gateway and Regions x NodesPerRegion nodes and waits until
+// the gateway sees every node up. Everything is stopped by t.Cleanup, the
+// nodes before the gateway; a daemon whose Run fails fails the test.
+func Start(t testing.TB, opt Options) *Net {
+	t.Helper()
+	opt.defaults()
+	root := t.TempDir()
+	logs := &logSink{t: t}
+	t.Cleanup(logs.close) // runs last: nothing logs to t after this
+
+	n := &Net{Options: opt, t: t, logs: logs, GatewayDir: filepath.Join(root, "gateway")}
+	g, err := gateway.New(gateway.Config{
+		Dir:             n.GatewayDir,
+		Listen:          "127.0.0.1:0",
+		Region:          opt.Regions[0],
+		Replicas:        opt.Replicas,
+		ProbeInterval:   opt.ProbeInterval,
+		APIKeyFile:      filepath.Join(n.GatewayDir, "api-key"),
+		EnrollTokenFile: filepath.Join(n.GatewayDir, "enroll-token"),
+		Logger:          logs.logger("gateway"),
+	})
+	if err != nil {
+		t.Fatalf("gateway.New: %v", err)
+	}
+	gd := run(t, "gateway", g.Run)
+	t.Cleanup(gd.stop)
+	gd.waitReady(g.Ready())
+	n.Gateway = g
+	n.GatewayURL = "https://" + g.Addr()
+
+	n.CAFile = filepath.Join(root, "ca.pem")
+	if err := os.WriteFile(n.CAFile, g.CAPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n.pool = x509.NewCertPool()
+	if !n.pool.AppendCertsFromPEM(g.CAPEM()) {
+		t.Fatal("gateway CA PEM holds no certificate")
+	}
+	n.https = n.HTTPClient()
+	n.APIKey = readSecret(t, filepath.Join(n.GatewayDir, "api-key"))
+	token := readSecret(t, filepath.Join(n.GatewayDir, "enroll-token"))
+
+	for _, region := range opt.Regions {
+		for i := range opt.NodesPerRegion {
+			name := fmt.Sprintf("node-%s-%d", region, i)
+			dir := filepath.Join(root, name)
+			nd, err := node.New(node.Config{
+				Dir:         dir,
+				Listen:      "127.0.0.1:0",
+				Region:      region,
+				Gateway:     n.GatewayURL,
+				CAFile:      n.CAFile,
+				EnrollToken: token,
+				CacheBytes:  opt.CacheBytes,
+				Logger:      logs.logger(name),
+			})
+			if err != nil {
+				t.Fatalf("node.New %s: %v", name, err)
+			}
+			d := run(t, name, nd.Run)
+			t.Cleanup(d.stop)
+			n.Nodes = append(n.Nodes, &Node{Node: nd, Name: name, Region: region, Dir: dir, d: d})
+		}
+	}
+	for _, nd := range n.Nodes {
+		nd.d.waitReady(nd.Ready())
+	}
+	n.WaitLive(t, len(n.Nodes))
+	return n
+}
+
+func readSecret(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// NodeByID returns the node with id, or nil.
+func (n *Net) NodeByID(id string) *Node {
+	for _, nd := range n.Nodes {
+		if nd.ID() == id {
+			return nd
+		}
+	}
+	return nil
+}
+
+// Logged counts the log records of daemon (a Node's Name or "gateway"; ""
+// for any) with message msg whose attributes include each key, value pair
+// of kv, such as "cid", id.String().
+func (n *Net) Logged(daemon, msg string, kv ...string) int {
+	return n.logs.count(daemon, msg, kv)
+}
