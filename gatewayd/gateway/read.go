@@ -17,17 +17,8 @@ import (
 // handleRead is GET/HEAD /ipfs/{cid}: redirect to the best live node for
 // the client's region, or with ?redirect=0 proxy the bytes.
 func (g *Gateway) handleRead(w http.ResponseWriter, r *http.Request) {
-	id, err := cid.Parse(r.PathValue("cid"))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	pin, err := g.reg.Pin(r.Context(), id.String())
-	if errors.Is(err, registry.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "no pin for "+id.String())
-		return
-	} else if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "registry unavailable")
+	id, pin, ok := g.pinOf(w, r)
+	if !ok {
 		return
 	}
 	holders := make(map[string]bool, len(pin.Holders))
@@ -83,20 +74,28 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, id cid.CID, size
 
 // handlePin is GET /v1/pins/{cid}.
 func (g *Gateway) handlePin(w http.ResponseWriter, r *http.Request) {
+	if _, pin, ok := g.pinOf(w, r); ok {
+		writeJSON(w, http.StatusOK, pinResponse(pin))
+	}
+}
+
+// pinOf parses the request's {cid} and looks up its pin, answering 400,
+// 404 or 503 itself when it cannot.
+func (g *Gateway) pinOf(w http.ResponseWriter, r *http.Request) (cid.CID, registry.PinInfo, bool) {
 	id, err := cid.Parse(r.PathValue("cid"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return
+		return id, registry.PinInfo{}, false
 	}
 	pin, err := g.reg.Pin(r.Context(), id.String())
 	if errors.Is(err, registry.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "no pin for "+id.String())
-		return
+		return id, pin, false
 	} else if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "registry unavailable")
-		return
+		return id, pin, false
 	}
-	writeJSON(w, http.StatusOK, pinResponse(pin))
+	return id, pin, true
 }
 
 // handleNodes is GET /v1/nodes.

@@ -204,27 +204,22 @@ func (b *Body) Close() error {
 
 // Get reads length bytes at offset (length -1: to the end) of a blob.
 func (c *Client) Get(ctx context.Context, t Target, id cid.CID, offset, length int64) (*Body, error) {
-	s, r, err := c.open(ctx, t, OpGet, GetRequest{CID: id, Offset: offset, Length: length})
+	return c.body(ctx, t, OpGet, GetRequest{CID: id, Offset: offset, Length: length})
+}
+
+// Outboard reads a blob's Bao outboard tree.
+func (c *Client) Outboard(ctx context.Context, t Target, id cid.CID) (*Body, error) {
+	return c.body(ctx, t, OpOutboard, BlobRequest{CID: id})
+}
+
+// body makes a request whose answer is a GetResponse and a byte stream.
+func (c *Client) body(ctx context.Context, t Target, op Op, req any) (*Body, error) {
+	s, r, err := c.open(ctx, t, op, req)
 	if err != nil {
 		return nil, err
 	}
 	s.Close()
 	var resp GetResponse
-	if err := readHead(ctx, s, r, &resp); err != nil {
-		s.CancelRead(0)
-		return nil, c.failed(t, err)
-	}
-	return &Body{Size: resp.Size, Length: resp.Length, r: &exactReader{r: r, left: resp.Length}, s: s}, nil
-}
-
-// Outboard reads a blob's Bao outboard tree.
-func (c *Client) Outboard(ctx context.Context, t Target, id cid.CID) (*Body, error) {
-	s, r, err := c.open(ctx, t, OpOutboard, BlobRequest{CID: id})
-	if err != nil {
-		return nil, err
-	}
-	s.Close()
-	var resp OutboardResponse
 	if err := readHead(ctx, s, r, &resp); err != nil {
 		s.CancelRead(0)
 		return nil, c.failed(t, err)

@@ -50,11 +50,9 @@ type BlobRequest struct {
 	CID cid.CID `json:"cid"`
 }
 
-// OutboardResponse precedes the outboard bytes.
-type OutboardResponse struct {
-	Size   int64 `json:"size"`   // the blob's length
-	Length int64 `json:"length"` // the outboard's length
-}
+// OutboardResponse precedes the outboard bytes: Size is the blob's length,
+// Length the outboard's.
+type OutboardResponse = GetResponse
 
 // HasResponse answers OpHas.
 type HasResponse struct {
