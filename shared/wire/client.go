@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -129,12 +130,14 @@ func (c *Client) open(ctx context.Context, t Target, op Op, req any) (*quic.Stre
 // been sent (a put's starts when it commits).
 const ResponseTimeout = 30 * time.Second
 
-// failed drops the pooled connection to t after a transport failure (not
-// a peer's *Error answer), so a dead or restarted peer costs one failed
-// request, not one per request until the idle timeout.
+// failed drops the pooled connection to t when a request timed out: a
+// peer that stopped answering (killed, paused, unreachable) then costs one
+// timeout, not one per request until QUIC's idle timeout. Other failures
+// (a peer's *Error, a reset stream) leave the connection and the requests
+// sharing it alone; a connection that died is replaced on the next request.
 func (c *Client) failed(t Target, err error) error {
-	var we *Error
-	if err != nil && !errors.As(err, &we) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
 		c.Forget(t)
 	}
 	return err
