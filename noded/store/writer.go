@@ -155,12 +155,11 @@ func (d *Disk) mkdirSynced(dir string) error {
 			return err
 		}
 	}
-	if err := d.root.Mkdir(dir, 0o700); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil
-		}
+	if err := d.root.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
+	// Also after losing a race to create it: the winner may not have
+	// synced the parent yet, and our blob must not land before it has.
 	return d.syncDir(parent)
 }
 

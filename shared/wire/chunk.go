@@ -46,9 +46,21 @@ type ChunkReader struct {
 	r    *bufio.Reader
 	left uint64
 	done bool
+	err  error // sticky: a malformed body stays malformed
 }
 
 func (c *ChunkReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.read(p)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
+}
+
+func (c *ChunkReader) read(p []byte) (int, error) {
 	for c.left == 0 {
 		if c.done {
 			return 0, io.EOF

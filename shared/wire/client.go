@@ -275,6 +275,19 @@ func (c *Client) Put(ctx context.Context, t Target, size int64) (*Upload, error)
 // Write sends bytes of the blob.
 func (u *Upload) Write(p []byte) (int, error) {
 	n, err := u.cw.Write(p)
+	var se *quic.StreamError
+	if errors.As(err, &se) && se.Remote {
+		// The node refused the upload; its answer says why (disk full,
+		// forbidden, ...).
+		u.s.SetReadDeadline(time.Now().Add(time.Second))
+		var resp PutResponse
+		if rerr := readResponse(u.r, &resp); rerr != nil {
+			var we *Error
+			if errors.As(rerr, &we) {
+				err = we
+			}
+		}
+	}
 	return n, u.c.failed(u.t, err)
 }
 
