@@ -24,7 +24,10 @@ func main() {
 	flag.StringVar(&cfg.Gateway, "gateway", "https://127.0.0.1:8443", "gateway base URL")
 	flag.StringVar(&cfg.CAFile, "ca", "", "PEM file of the network's CA")
 	flag.StringVar(&tokenFile, "enroll-token-file", "", "file holding the enrollment token")
-	flag.Int64Var(&cfg.CacheBytes, "cache-bytes", 0, "hot cache budget in bytes (default 256 MiB)")
+	flag.Int64Var(&cfg.CacheBytes, "cache-bytes", 0, "hot cache budget in bytes (default 1/8 of RAM, at most 4 GiB)")
+	flag.Int64Var(&cfg.Reserve, "reserve", 0, "free bytes under which no new blobs are taken (default max(5%, 2 GiB); -1: none)")
+	flag.DurationVar(&cfg.ScrubInterval, "scrub-interval", 0, "one scrub pass over the whole store per this long (default 720h; negative: off)")
+	flag.Int64Var(&cfg.ScrubRate, "scrub-rate", 0, "scrub read cap in bytes/s (default 32 MiB/s)")
 	debug := flag.Bool("debug", false, "debug logging")
 	flag.Parse()
 	if tokenFile != "" {

@@ -42,6 +42,9 @@ type Config struct {
 	NodePort int
 	// ProbeInterval is passed to the gateway (default: its own default).
 	ProbeInterval time.Duration
+	// NodeArgs are extra noded flags, after the cluster's own (so they
+	// override them), such as "-cache-bytes", "4294967296".
+	NodeArgs []string
 	// Logs receives every daemon's log lines, prefixed with its name
 	// (default: only the files under Dir/logs).
 	Logs io.Writer
@@ -59,6 +62,8 @@ type Proc struct {
 	Name   string
 	Region string
 	Dir    string
+	bin    string
+	args   []string
 	cmd    *exec.Cmd
 	done   chan struct{}
 	err    error
@@ -160,14 +165,18 @@ func Start(ctx context.Context, cfg Config) (c *Cluster, err error) {
 				listen = "127.0.0.1:" + strconv.Itoa(cfg.NodePort+i)
 			}
 			nd := filepath.Join(dir, fmt.Sprintf("node-%d", i))
-			p, err := c.start("noded", fmt.Sprintf("node-%d", i), region, nd, []string{
+			p, err := c.start("noded", fmt.Sprintf("node-%d", i), region, nd, append([]string{
 				"-dir", nd,
 				"-listen", listen,
 				"-region", region,
 				"-gateway", c.Env.Gateway,
 				"-ca", c.Env.CA,
 				"-enroll-token-file", filepath.Join(gwDir, "enroll-token"),
-			})
+				// A dev cluster shares one disk: keep a small reserve and
+				// cache so it runs on a small machine.
+				"-reserve", strconv.Itoa(256 << 20),
+				"-cache-bytes", strconv.Itoa(256 << 20),
+			}, cfg.NodeArgs...))
 			if err != nil {
 				return c, err
 			}
@@ -187,27 +196,43 @@ func (c *Cluster) start(bin, name, region, dir string, args []string) (*Proc, er
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	logf, err := os.OpenFile(filepath.Join(c.cfg.Dir, "logs", name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	p := &Proc{Name: name, Region: region, Dir: dir, bin: bin, args: args}
+	return p, c.launch(p)
+}
+
+// launch starts p's process.
+func (c *Cluster) launch(p *Proc) error {
+	logf, err := os.OpenFile(filepath.Join(c.cfg.Dir, "logs", p.Name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cmd := exec.Command(filepath.Join(c.cfg.Bin, bin), args...)
+	cmd := exec.Command(filepath.Join(c.cfg.Bin, p.bin), p.args...)
 	var out io.Writer = logf
 	if c.cfg.Logs != nil {
-		out = io.MultiWriter(logf, &prefixWriter{mu: &c.logs, w: c.cfg.Logs, prefix: name + " | "})
+		out = io.MultiWriter(logf, &prefixWriter{mu: &c.logs, w: c.cfg.Logs, prefix: p.Name + " | "})
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return nil, err
+		return err
 	}
-	p := &Proc{Name: name, Region: region, Dir: dir, cmd: cmd, done: make(chan struct{})}
+	p.cmd, p.done, p.err = cmd, make(chan struct{}), nil
 	go func() {
 		p.err = cmd.Wait()
 		logf.Close()
 		close(p.done)
 	}()
-	return p, nil
+	return nil
+}
+
+// Restart starts an exited daemon again with the same flags and state.
+func (c *Cluster) Restart(p *Proc) error {
+	select {
+	case <-p.done:
+	default:
+		return fmt.Errorf("cluster: %s is still running", p.Name)
+	}
+	return c.launch(p)
 }
 
 // HTTPClient trusts the cluster's CA and does not follow redirects.

@@ -4,6 +4,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // fanout copies one stream to several writers at once. Each writer has its
@@ -29,8 +30,15 @@ type fanChunk struct {
 	refs atomic.Int32
 }
 
+// deadliner is a writer whose blocked writes can time out.
+type deadliner interface {
+	SetWriteDeadline(time.Time) error
+}
+
 // newFanout starts a goroutine per writer with nbuf buffers of size bytes.
-func newFanout(ws []io.Writer, nbuf, size int) *fanout {
+// A writer that takes bytes more slowly than one buffer per stall (it may
+// be dead) fails, if it supports write deadlines.
+func newFanout(ws []io.Writer, nbuf, size int, stall time.Duration) *fanout {
 	f := &fanout{free: make(chan []byte, nbuf), bufSize: size}
 	for range nbuf {
 		f.free <- make([]byte, size)
@@ -43,6 +51,9 @@ func newFanout(ws []io.Writer, nbuf, size int) *fanout {
 			defer f.wg.Done()
 			for c := range d.ch {
 				if d.err == nil && !f.failed.Load() {
+					if dl, ok := d.w.(deadliner); ok && stall > 0 {
+						dl.SetWriteDeadline(time.Now().Add(stall))
+					}
 					if _, err := d.w.Write(c.b); err != nil {
 						d.err = err
 						f.failed.Store(true)

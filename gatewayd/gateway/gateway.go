@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"dstor/shared/identity"
 	"dstor/shared/registry"
@@ -28,10 +29,12 @@ type Gateway struct {
 	reg   registry.Registry
 	nodes *members
 
-	srv    serve.Server
-	client *wire.Client
-	ready  chan struct{}
-	wg     sync.WaitGroup
+	srv     serve.Server
+	client  *wire.Client // uploads and proxied reads
+	probes  *wire.Client // pings, on connections of their own
+	ready   chan struct{}
+	wg      sync.WaitGroup
+	reports atomic.Int64 // bad copies reported by nodes
 }
 
 // New validates cfg, loads (or creates) the CA and the gateway key, opens
@@ -105,6 +108,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	stopProbes()
 	g.wg.Wait()
 	g.client.Close()
+	g.probes.Close()
 	return err
 }
 
@@ -122,9 +126,11 @@ func (g *Gateway) start(ctx context.Context) error {
 		return err
 	}
 	g.client = wire.NewClient(cert, g.pool)
+	g.probes = wire.NewClient(cert, g.pool)
 	g.nodes = newMembers(g.cfg.ProbeInterval, g.cfg.now)
 	if err := g.loadNodes(ctx); err != nil {
 		g.client.Close()
+		g.probes.Close()
 		return err
 	}
 	g.srv.Handler = g.httpHandler()

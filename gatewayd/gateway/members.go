@@ -145,12 +145,14 @@ func (g *Gateway) probeAll(ctx context.Context) {
 			pctx, cancel := context.WithTimeout(ctx, g.cfg.ProbeInterval)
 			defer cancel()
 			start := time.Now()
-			st, err := g.client.Ping(pctx, n.target())
+			// Probes have connections of their own: redialing after a
+			// missed probe never disturbs uploads or reads in flight.
+			st, err := g.probes.Ping(pctx, n.target())
 			if ctx.Err() != nil {
 				return
 			}
 			if err != nil {
-				g.client.Forget(n.target())
+				g.probes.Forget(n.target())
 			} else if st.ID != n.ID {
 				err = errWrongNode
 			}

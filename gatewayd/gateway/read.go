@@ -12,6 +12,7 @@ import (
 	"dstor/shared/cid"
 	"dstor/shared/httpblob"
 	"dstor/shared/registry"
+	"dstor/shared/wire"
 )
 
 // handleRead is GET/HEAD /ipfs/{cid}: redirect to the best live node for
@@ -37,7 +38,14 @@ func (g *Gateway) handleRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Location", n.URL+"/ipfs/"+id.String())
+	loc := n.URL + "/ipfs/" + id.String()
+	if q := r.URL.Query(); len(q) > 0 {
+		q.Del("redirect")
+		if len(q) > 0 {
+			loc += "?" + q.Encode()
+		}
+	}
+	h.Set("Location", loc)
 	h.Set("X-Dstor-Node", n.ID)
 	h.Set("X-Dstor-Region", n.Region)
 	h.Set("Cache-Control", "no-store")
@@ -59,17 +67,33 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, id cid.CID, size
 		return
 	}
 	w.Header().Set("X-Dstor-Node", n.ID)
-	httpblob.Serve(w, r, id, size, func(off, length int64) (io.ReadCloser, error) {
-		body, err := g.client.Get(r.Context(), n.target(), id, off, length)
-		if err != nil {
-			return nil, err
-		}
-		if body.Size != size || body.Length != length {
-			body.Close()
-			return nil, fmt.Errorf("node %s has %d bytes (%d in range), registry says %d", n.ID, body.Size, body.Length, size)
-		}
-		return body, nil
-	})
+	src := &nodeSource{ctx: r.Context(), client: g.client, t: n.target(), id: id, size: size}
+	if err := httpblob.Serve(w, r, id, size, src); err != nil {
+		writeError(w, http.StatusBadGateway, "read from node "+n.ID+": "+err.Error())
+	}
+}
+
+// nodeSource reads ranges of a blob from a node over dstor/1. The node
+// verifies what it sends against the blob's Bao tree.
+type nodeSource struct {
+	ctx    context.Context
+	client *wire.Client
+	t      wire.Target
+	id     cid.CID
+	size   int64
+}
+
+func (s *nodeSource) WriteRange(w io.Writer, off, n int64) error {
+	body, err := s.client.Get(s.ctx, s.t, s.id, off, n)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	if body.Size != s.size || body.Length != n {
+		return fmt.Errorf("node has %d bytes (%d in range), registry says %d", body.Size, body.Length, s.size)
+	}
+	_, err = io.Copy(w, body)
+	return err
 }
 
 // handlePin is GET /v1/pins/{cid}.

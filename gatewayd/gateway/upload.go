@@ -24,6 +24,7 @@ const (
 	chunkSize   = 1 << 20
 	nbuf        = 4
 	bodyIdle    = 30 * time.Second // a body that sends nothing this long is cut off
+	nodeStall   = 10 * time.Second // a node that takes no bytes this long fails the upload
 	openTimeout = 5 * time.Second
 )
 
@@ -74,7 +75,7 @@ func (g *Gateway) handleUpload(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &se) {
 			writeError(w, se.status, se.Error())
 		} else {
-			writeError(w, http.StatusBadGateway, err.Error())
+			writeError(w, replicaStatus(err), err.Error())
 		}
 		return
 	}
@@ -92,7 +93,7 @@ func (g *Gateway) handleUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := commitAll(ups, id); err != nil {
 		g.log.Warn("upload commit failed", "cid", id, "err", err)
-		writeError(w, http.StatusBadGateway, "replicas failed to commit: "+err.Error())
+		writeError(w, replicaStatus(err), "replicas failed to commit: "+err.Error())
 		return
 	}
 	created, err := g.reg.RecordPin(r.Context(), acct, id.String(), n, holders)
@@ -102,6 +103,15 @@ func (g *Gateway) handleUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	g.log.Info("pinned", "cid", id, "size", n, "holders", holders, "account", acct)
 	writeJSON(w, pinStatus(created), api.BlobResponse{CID: id.String(), Size: n, Replicas: len(holders)})
+}
+
+// replicaStatus is the answer to an upload a replica refused: 507 when a
+// node ran out of space, else 502.
+func replicaStatus(err error) int {
+	if errors.Is(err, wire.ErrNoSpace) {
+		return http.StatusInsufficientStorage
+	}
+	return http.StatusBadGateway
 }
 
 // pinStatus is 201 for a new pin of the account, 200 for one it had.
@@ -143,9 +153,14 @@ func (e statusError) Error() string { return e.msg }
 // openUploads opens puts to W live nodes in distinct regions, skipping
 // nodes that cannot be reached.
 func (g *Gateway) openUploads(ctx context.Context, size int64) ([]*wire.Upload, []string, error) {
-	live := g.nodes.live()
+	var live []nodeState
+	for _, n := range g.nodes.live() {
+		if n.status.Accepting {
+			live = append(live, n)
+		}
+	}
 	if len(live) == 0 {
-		return nil, nil, errors.New("no storage node is available")
+		return nil, nil, errors.New("no storage node is available (or every one is full)")
 	}
 	want := min(g.cfg.Replicas, len(live))
 	var ups []*wire.Upload
@@ -180,7 +195,7 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, ups []*wire.Upl
 		ws[i] = u
 	}
 	rc := http.NewResponseController(w)
-	f := newFanout(ws, nbuf, chunkSize)
+	f := newFanout(ws, nbuf, chunkSize, nodeStall)
 	h := blake3.New()
 	var n int64
 	var readErr error
@@ -205,6 +220,12 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, ups []*wire.Upl
 		if n > g.cfg.MaxBlobSize {
 			readErr = statusError{http.StatusRequestEntityTooLarge, fmt.Sprintf("blob exceeds the %d-byte limit", g.cfg.MaxBlobSize)}
 			break
+		}
+	}
+	if readErr != nil || f.failed.Load() {
+		// Unblock writers stuck on a node before waiting for them.
+		for _, u := range ups {
+			u.Abort()
 		}
 	}
 	errs := f.close()

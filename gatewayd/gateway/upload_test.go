@@ -86,7 +86,7 @@ func TestFanoutCopiesToEveryWriter(t *testing.T) {
 	src := make([]byte, 10<<20)
 	rand.NewChaCha8([32]byte{5}).Read(src)
 	sinks, ws, bufs := newSinks(3)
-	f := newFanout(ws, nb, size)
+	f := newFanout(ws, nb, size, 0)
 	for rest := src; len(rest) > 0; {
 		buf := f.buffer()
 		if len(buf) != size {
@@ -121,7 +121,7 @@ func TestFanoutFailingWriter(t *testing.T) {
 	const nb, size = 4, 1 << 10
 	sinks, ws, _ := newSinks(3)
 	sinks[1].failAt = 10 << 10
-	f := newFanout(ws, nb, size)
+	f := newFanout(ws, nb, size, 0)
 	sent := 0
 	for !f.failed.Load() {
 		if sent > 1<<20 {
@@ -153,7 +153,7 @@ func TestFanoutBoundsMemory(t *testing.T) {
 	sinks, ws, bufs := newSinks(3)
 	gate := make(chan struct{})
 	sinks[2].gate = gate // the slowest writer takes nothing yet
-	f := newFanout(ws, nb, size)
+	f := newFanout(ws, nb, size, 0)
 	for range nb {
 		f.send(f.buffer()) // never blocks: nb buffers are free
 	}

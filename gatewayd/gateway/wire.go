@@ -9,7 +9,7 @@ import (
 )
 
 func (g *Gateway) wireMux() wire.Mux {
-	return wire.Mux{wire.OpHolders: g.handleHolders}
+	return wire.Mux{wire.OpHolders: g.handleHolders, wire.OpReport: g.handleReport}
 }
 
 // handleHolders tells a node where a blob is: live holders first, so a
@@ -44,5 +44,23 @@ func (g *Gateway) handleHolders(req *wire.Request) error {
 	}
 	resp.Holders = append(resp.Holders, down...)
 	_, err = req.Reply(resp)
+	return err
+}
+
+// handleReport takes a node's word that a copy of a blob failed
+// verification: its own (it has removed the copy and is repairing it) or
+// a peer's (which sent bad bytes). It is logged for the operator; auditd
+// turns such failures into reputation and repair.
+func (g *Gateway) handleReport(req *wire.Request) error {
+	if req.Peer.Role != identity.RoleNode {
+		return wire.Errorf(wire.CodeForbidden, "%s may not report", req.Peer.Role)
+	}
+	var r wire.Report
+	if err := req.Decode(&r); err != nil || !r.CID.Defined() || r.Node == "" {
+		return wire.Errorf(wire.CodeBadRequest, "bad report: %v", err)
+	}
+	g.reports.Add(1)
+	g.log.Warn("copy failed verification", "cid", r.CID, "node", r.Node, "reporter", req.Peer.ID, "reason", r.Reason)
+	_, err := req.Reply(struct{}{})
 	return err
 }

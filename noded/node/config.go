@@ -9,7 +9,24 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"dstor/noded/store"
 )
+
+// defaultCacheBytes is 1/8 of the machine's RAM, at most 4 GiB.
+func defaultCacheBytes() int64 {
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil {
+		return 256 << 20
+	}
+	return min(int64(si.Totalram)*int64(si.Unit)/8, 4<<30)
+}
+
+// reserveFor is the default reserve for a filesystem of capacity bytes.
+func reserveFor(capacity int64) int64 { return max(capacity/20, 2<<30) }
 
 // Config configures a node. Zero values take the documented defaults.
 type Config struct {
@@ -29,8 +46,20 @@ type Config struct {
 	CAFile string
 	// EnrollToken admits the node to the network. Required.
 	EnrollToken string
-	// CacheBytes bounds the hot cache (default 256 MiB; negative disables).
+	// CacheBytes bounds the hot cache (default 1/8 of RAM, at most 4 GiB;
+	// negative disables it).
 	CacheBytes int64
+	// Reserve is the free space under which the node accepts no new blobs
+	// (default max(5 % of the filesystem, 2 GiB); negative: none).
+	Reserve int64
+	// ScrubInterval is how long one pass of the background scrub over the
+	// whole store should take (default 30 days; negative disables the
+	// background scrub, Scrub still works).
+	ScrubInterval time.Duration
+	// ScrubRate caps the scrub's reading in bytes/s (default 32 MiB/s).
+	ScrubRate int64
+	// Store overrides the disk store under Dir (tests use a memory store).
+	Store store.Store
 	// Logger is optional.
 	Logger *slog.Logger
 }
@@ -63,7 +92,13 @@ func (c *Config) validate() error {
 		c.Advertise = host
 	}
 	if c.CacheBytes == 0 {
-		c.CacheBytes = 256 << 20
+		c.CacheBytes = defaultCacheBytes()
+	}
+	if c.ScrubInterval == 0 {
+		c.ScrubInterval = 30 * 24 * time.Hour
+	}
+	if c.ScrubRate == 0 {
+		c.ScrubRate = 32 << 20
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

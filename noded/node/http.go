@@ -1,16 +1,20 @@
 package node
 
 import (
-	"bytes"
+	"context"
 	"errors"
-	"io"
 	"net/http"
-	"os"
+	"net/url"
 
 	"dstor/noded/store"
 	"dstor/shared/cid"
 	"dstor/shared/httpblob"
+	"dstor/shared/proof"
 )
+
+// emptyProbe is the identity CID of no bytes, which trustless-gateway
+// clients fetch to check that a gateway answers.
+const emptyProbe = "bafkqaaa"
 
 func (n *Node) httpHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -28,52 +32,75 @@ func (n *Node) httpHandler() http.Handler {
 func (n *Node) serveBlob(w http.ResponseWriter, r *http.Request) {
 	n.inFlight.Add(1)
 	defer n.inFlight.Add(-1)
+	if r.PathValue("cid") == emptyProbe {
+		n.serveProbe(w, r)
+		return
+	}
 	id, err := cid.Parse(r.PathValue("cid"))
 	if err != nil {
 		httpblob.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if _, err := httpblob.Format(r); err != nil {
+		httpblob.Error(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	if data, ok := n.cache.get(id); ok {
-		httpblob.Serve(w, r, id, int64(len(data)), memOpener(data))
+		n.serve(w, r, id, int64(len(data)), httpblob.Bytes(data))
 		return
 	}
-	f, size, err := n.store.Open(id)
-	if errors.Is(err, store.ErrNotFound) {
-		if err = n.fetch(r.Context(), id); err == nil {
-			f, size, err = n.store.Open(id)
+	if size, ok := n.store.Has(id); ok {
+		src, err := n.local(r.Context(), id, size, r.Method == http.MethodGet)
+		if err == nil {
+			if err = n.serve(w, r, id, size, src); err == nil {
+				return
+			}
 		}
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		httpblob.Error(w, http.StatusNotFound, "blob "+id.String()+" is not stored in the network")
-		return
-	} else if err != nil {
-		n.log.Warn("read failed", "cid", id, "err", err)
-		httpblob.Error(w, http.StatusBadGateway, "blob unavailable: "+err.Error())
-		return
-	}
-	defer f.Close()
-	if n.cache.fits(size) && r.Method == http.MethodGet {
-		data := make([]byte, size)
-		if _, err := io.ReadFull(f, data); err != nil {
+		if !errors.Is(err, proof.ErrMismatch) && !errors.Is(err, store.ErrNotFound) {
+			n.log.Warn("read failed", "cid", id, "err", err)
 			httpblob.Error(w, http.StatusInternalServerError, "read blob: "+err.Error())
 			return
 		}
-		n.cache.add(id, data)
-		httpblob.Serve(w, r, id, size, memOpener(data))
-		return
+		// The copy here is bad (and now quarantined) or just went: a peer's
+		// copy serves instead, below.
 	}
-	httpblob.Serve(w, r, id, size, fileOpener(f))
+	t, err := n.transfer(id)
+	if err == nil {
+		var size int64
+		if size, err = t.waitSize(r.Context()); err == nil {
+			err = n.serve(w, r, id, size, &transferSource{n: n, t: t})
+		}
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrNotFound):
+		httpblob.Error(w, http.StatusNotFound, "blob "+id.String()+" is not stored in the network")
+	case errors.Is(err, context.Canceled):
+	default:
+		httpblob.Error(w, http.StatusBadGateway, "blob unavailable: "+err.Error())
+	}
 }
 
-func memOpener(data []byte) httpblob.Opener {
-	return func(off, length int64) (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(data[off : off+length])), nil
-	}
+// serve answers from src, counting the bytes that leave.
+func (n *Node) serve(w http.ResponseWriter, r *http.Request, id cid.CID, size int64, src httpblob.Source) error {
+	return httpblob.Serve(&countingWriter{ResponseWriter: w, n: &n.served}, r, id, size, src)
 }
 
-// fileOpener reads a range of f; the caller closes f.
-func fileOpener(f *os.File) httpblob.Opener {
-	return func(off, length int64) (io.ReadCloser, error) {
-		return io.NopCloser(io.NewSectionReader(f, off, length)), nil
+// serveProbe answers the empty identity CID: a 200 with no bytes.
+func (n *Node) serveProbe(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("ETag", `"`+emptyProbe+`"`)
+	h.Set("Cache-Control", httpblob.CacheControl)
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+}
+
+// hostPort is the host:port of an https:// URL.
+func hostPort(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
 	}
+	return u.Host, nil
 }

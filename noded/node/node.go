@@ -10,11 +10,13 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sync/singleflight"
 
 	"dstor/noded/store"
+	"dstor/shared/cid"
 	"dstor/shared/identity"
 	"dstor/shared/serve"
 	"dstor/shared/wire"
@@ -27,17 +29,26 @@ type Node struct {
 	key   ed25519.PrivateKey
 	id    string
 	pool  *x509.CertPool
-	store *store.Disk
+	store store.Store
 	cache *cache
 
 	srv     serve.Server
 	client  *wire.Client
 	gateway wire.Target
-	fetches singleflight.Group
+	loads   singleflight.Group // disk reads into the cache, one per CID
+	rtts    rttTable
+	bufPools
+
+	mu        sync.Mutex
+	transfers map[cid.CID]*transfer // peer fetches in progress
 
 	url      string
 	ready    chan struct{}
+	bg       sync.WaitGroup // repairs and the scrub
+	bgCtx    context.Context
 	inFlight atomic.Int64
+	served   atomic.Int64 // bytes sent to clients and peers
+	scrubMu  sync.Mutex   // one scrub pass at a time
 }
 
 // New validates cfg, opens the store and loads (or creates) the node key.
@@ -54,21 +65,35 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.OpenDisk(filepath.Join(cfg.Dir, "store"))
-	if err != nil {
-		return nil, err
+	st := cfg.Store
+	if st == nil {
+		d, err := store.OpenDisk(filepath.Join(cfg.Dir, "store"))
+		if err != nil {
+			return nil, err
+		}
+		st = d
+	}
+	if cfg.Reserve == 0 {
+		capacity, _, err := st.Space()
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		cfg.Reserve = reserveFor(capacity)
 	}
 	gw, _ := url.Parse(cfg.Gateway)
 	n := &Node{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		key:     key,
-		id:      identity.ID(key.Public().(ed25519.PublicKey)),
-		pool:    pool,
-		store:   st,
-		cache:   newCache(cfg.CacheBytes),
-		gateway: wire.Target{Addr: gw.Host, Peer: identity.Peer{Role: identity.RoleGateway}},
-		ready:   make(chan struct{}),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		key:       key,
+		id:        identity.ID(key.Public().(ed25519.PublicKey)),
+		pool:      pool,
+		store:     st,
+		cache:     newCache(cfg.CacheBytes),
+		gateway:   wire.Target{Addr: gw.Host, Peer: identity.Peer{Role: identity.RoleGateway}},
+		transfers: make(map[cid.CID]*transfer),
+		ready:     make(chan struct{}),
+		bufPools:  newBufPools(),
 	}
 	return n, nil
 }
@@ -104,7 +129,28 @@ func (n *Node) Run(ctx context.Context) error {
 	n.srv.Cert = cert
 	n.client = wire.NewClient(cert, n.pool)
 	defer n.client.Close()
+	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
+	n.bgCtx = bgCtx
+	if n.cfg.ScrubInterval > 0 {
+		n.bg.Add(1)
+		go func() {
+			defer n.bg.Done()
+			n.scrubLoop(bgCtx)
+		}()
+	}
 	n.log.Info("node serving", "id", n.id, "region", n.cfg.Region, "url", n.url, "blobs", n.store.Count())
 	close(n.ready)
-	return n.srv.Serve(ctx)
+	err = n.srv.Serve(ctx)
+	stopBg()
+	n.bg.Wait()
+	return err
+}
+
+// background runs f as a background task that shutdown waits for.
+func (n *Node) background(f func(ctx context.Context)) {
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		f(n.bgCtx)
+	}()
 }

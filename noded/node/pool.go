@@ -1,9 +1,57 @@
 package node
 
-import "sync"
+import (
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
 
-// copyBufs holds the buffers that move blob bytes between stream and disk.
-var copyBufs = sync.Pool{New: func() any {
-	b := make([]byte, 256<<10)
-	return &b
-}}
+	"dstor/shared/proof"
+)
+
+// bufPools holds the node's reusable buffers, so a read allocates nothing
+// proportional to the blob: copy buffers move bytes between streams and
+// disk, verify buffers are the verifier's read-ahead (whole groups).
+type bufPools struct {
+	copyBufs, verifyBufs sync.Pool
+}
+
+func newBufPools() bufPools {
+	return bufPools{
+		copyBufs: sync.Pool{New: func() any {
+			b := make([]byte, 256<<10)
+			return &b
+		}},
+		verifyBufs: sync.Pool{New: func() any {
+			b := make([]byte, 16*proof.GroupSize)
+			return &b
+		}},
+	}
+}
+
+// countingWriter counts the body bytes written through it.
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	k, err := c.ResponseWriter.Write(p)
+	c.n.Add(int64(k))
+	return k, err
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// countedWriter counts the bytes written through it.
+type countedWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c *countedWriter) Write(p []byte) (int, error) {
+	k, err := c.w.Write(p)
+	c.n.Add(int64(k))
+	return k, err
+}

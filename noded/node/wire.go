@@ -6,6 +6,7 @@ import (
 
 	"dstor/noded/store"
 	"dstor/shared/identity"
+	"dstor/shared/proof"
 	"dstor/shared/wire"
 )
 
@@ -19,9 +20,21 @@ func (n *Node) wireMux() wire.Mux {
 	}
 }
 
+// status is what the node reports to gateways on every probe.
 func (n *Node) status() wire.Status {
-	st := wire.Status{ID: n.id, Region: n.cfg.Region, Blobs: n.store.Count(), InFlight: n.inFlight.Load()}
+	st := wire.Status{
+		ID:          n.id,
+		Region:      n.cfg.Region,
+		Blobs:       n.store.Count(),
+		Used:        n.store.Used(),
+		InFlight:    n.inFlight.Load(),
+		BytesServed: n.served.Load(),
+		CacheHits:   n.cache.hits.Load(),
+		CacheMisses: n.cache.misses.Load(),
+		Reserve:     max(n.cfg.Reserve, 0),
+	}
 	st.Capacity, st.Free, _ = n.store.Space()
+	st.Accepting = st.Free > st.Reserve
 	return st
 }
 
@@ -31,7 +44,8 @@ func (n *Node) handlePing(req *wire.Request) error {
 }
 
 // handlePut stores a blob streamed by a gateway or a peer. Nothing is kept
-// unless the bytes hash to the announced CID.
+// unless the bytes hash to the announced CID; a node under its free-space
+// reserve takes no new blobs.
 func (n *Node) handlePut(req *wire.Request) error {
 	if req.Peer.Role != identity.RoleGateway && req.Peer.Role != identity.RoleNode {
 		return wire.Errorf(wire.CodeForbidden, "%s may not store blobs", req.Peer.Role)
@@ -40,60 +54,79 @@ func (n *Node) handlePut(req *wire.Request) error {
 	if err := req.Decode(&pr); err != nil {
 		return wire.Errorf(wire.CodeBadRequest, "%v", err)
 	}
+	if _, free, err := n.store.Space(); err == nil && (free <= n.cfg.Reserve || pr.Size >= 0 && free-pr.Size < n.cfg.Reserve) {
+		return wire.Errorf(wire.CodeNoSpace, "node is full: %d bytes free, reserve %d", free, n.cfg.Reserve)
+	}
 	w, err := n.store.Create()
 	if err != nil {
-		return err
+		return putErr(err)
 	}
+	defer w.Abort()
 	body := req.Chunks()
-	buf := copyBufs.Get().(*[]byte)
+	buf := n.copyBufs.Get().(*[]byte)
 	_, err = io.CopyBuffer(w, body, *buf)
-	copyBufs.Put(buf)
-	if err != nil {
-		w.Abort()
+	n.copyBufs.Put(buf)
+	if errors.Is(err, store.ErrNoSpace) {
+		return putErr(err)
+	} else if err != nil {
 		return wire.Errorf(wire.CodeBadRequest, "upload cut off after %d bytes: %v", w.Len(), err)
 	}
 	var tr wire.PutTrailer
 	if err := body.Trailer(&tr); err != nil || !tr.CID.Defined() {
-		w.Abort()
 		return wire.Errorf(wire.CodeBadRequest, "bad trailer: %v", err)
 	}
 	size := w.Len()
 	if err := w.Commit(tr.CID, pr.Size); err != nil {
-		if errors.Is(err, store.ErrHashMismatch) || errors.Is(err, store.ErrSizeMismatch) {
-			return wire.Errorf(wire.CodeHashMismatch, "%v", err)
-		}
-		return err
+		return putErr(err)
 	}
 	n.log.Debug("stored blob", "cid", tr.CID, "size", size, "from", req.Peer.ID)
 	_, err = req.Reply(wire.PutResponse{CID: tr.CID, Size: size})
 	return err
 }
 
+func putErr(err error) error {
+	switch {
+	case errors.Is(err, store.ErrNoSpace):
+		return wire.Errorf(wire.CodeNoSpace, "%v", err)
+	case errors.Is(err, store.ErrHashMismatch), errors.Is(err, store.ErrSizeMismatch):
+		return wire.Errorf(wire.CodeHashMismatch, "%v", err)
+	}
+	return err
+}
+
+// handleGet sends a range of a stored blob, verified group by group: a
+// peer never receives a byte that fails verification here.
 func (n *Node) handleGet(req *wire.Request) error {
 	var gr wire.GetRequest
 	if err := req.Decode(&gr); err != nil || !gr.CID.Defined() {
 		return wire.Errorf(wire.CodeBadRequest, "bad get request: %v", err)
 	}
-	f, size, err := n.store.Open(gr.CID)
+	b, err := n.store.Open(gr.CID)
 	if err != nil {
 		return storeErr(err)
 	}
-	defer f.Close()
-	if gr.Offset < 0 || gr.Offset > size || gr.Length < -1 {
-		return wire.Errorf(wire.CodeBadRequest, "range %d+%d outside a %d-byte blob", gr.Offset, gr.Length, size)
+	defer b.Close()
+	if gr.Offset < 0 || gr.Offset > b.Size || gr.Length < -1 {
+		return wire.Errorf(wire.CodeBadRequest, "range %d+%d outside a %d-byte blob", gr.Offset, gr.Length, b.Size)
 	}
-	length := size - gr.Offset
+	length := b.Size - gr.Offset
 	if gr.Length >= 0 {
 		length = min(length, gr.Length)
 	}
-	out, err := req.Reply(wire.GetResponse{Size: size, Length: length})
+	// Check the outboard before promising anything.
+	if _, err := proof.NewVerifier(gr.CID.Digest(), b.Size, b.Outboard, b.OutboardSize); err != nil {
+		if errors.Is(err, proof.ErrMismatch) {
+			n.quarantine(gr.CID, err)
+			return wire.Errorf(wire.CodeNotFound, "blob failed verification here")
+		}
+		return err
+	}
+	out, err := req.Reply(wire.GetResponse{Size: b.Size, Length: length})
 	if err != nil {
 		return err
 	}
-	buf := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(buf)
-	_, err = io.CopyBuffer(out, io.NewSectionReader(f, gr.Offset, length), *buf)
-	return err
+	cw := &countedWriter{w: out, n: &n.served}
+	return n.verify(gr.CID, b, b.Data, gr.Offset, length, cw)
 }
 
 func (n *Node) handleOutboard(req *wire.Request) error {
@@ -101,20 +134,16 @@ func (n *Node) handleOutboard(req *wire.Request) error {
 	if err := req.Decode(&br); err != nil || !br.CID.Defined() {
 		return wire.Errorf(wire.CodeBadRequest, "bad outboard request: %v", err)
 	}
-	size, ok := n.store.Has(br.CID)
-	if !ok {
-		return storeErr(store.ErrNotFound)
-	}
-	f, length, err := n.store.OpenOutboard(br.CID)
+	b, err := n.store.Open(br.CID)
 	if err != nil {
 		return storeErr(err)
 	}
-	defer f.Close()
-	out, err := req.Reply(wire.OutboardResponse{Size: size, Length: length})
+	defer b.Close()
+	out, err := req.Reply(wire.OutboardResponse{Size: b.Size, Length: b.OutboardSize})
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(out, f)
+	_, err = io.Copy(out, io.NewSectionReader(b.Outboard, 0, b.OutboardSize))
 	return err
 }
 

@@ -39,10 +39,10 @@ func blobOf(n int, seed uint64) []byte {
 }
 
 // commit writes data to a new Writer in pieces and commits it under its CID.
-func commit(t testing.TB, d *Disk, data []byte) cid.CID {
+func commit(t testing.TB, s Store, data []byte) cid.CID {
 	t.Helper()
 	c := cid.Sum(data)
-	w, err := d.Create()
+	w, err := s.Create()
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}
@@ -70,39 +70,34 @@ func writeInPieces(w io.Writer, data []byte) error {
 
 // checkBlob asserts that the store holds exactly data under c, with an
 // outboard of the right size that verifies against c.
-func checkBlob(t *testing.T, d *Disk, c cid.CID, data []byte) {
+func checkBlob(t testing.TB, s Store, c cid.CID, data []byte) {
 	t.Helper()
-	n, ok := d.Has(c)
+	n, ok := s.Has(c)
 	if !ok || n != int64(len(data)) {
 		t.Fatalf("Has = %d, %v; want %d, true", n, ok, len(data))
 	}
-	f, size, err := d.Open(c)
+	b, err := s.Open(c)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	defer f.Close()
-	if size != int64(len(data)) {
-		t.Errorf("Open size = %d, want %d", size, len(data))
+	defer b.Close()
+	if b.Size != int64(len(data)) {
+		t.Errorf("Blob.Size = %d, want %d", b.Size, len(data))
 	}
-	got, err := io.ReadAll(f)
+	got, err := io.ReadAll(io.NewSectionReader(b.Data, 0, b.Size+1))
 	if err != nil {
 		t.Fatalf("read blob: %v", err)
 	}
 	if !bytes.Equal(got, data) {
 		t.Fatalf("blob bytes differ from what was committed (%d vs %d bytes)", len(got), len(data))
 	}
-	of, osize, err := d.OpenOutboard(c)
-	if err != nil {
-		t.Fatalf("OpenOutboard: %v", err)
-	}
-	defer of.Close()
-	ob, err := io.ReadAll(of)
+	ob, err := io.ReadAll(io.NewSectionReader(b.Outboard, 0, b.OutboardSize+1))
 	if err != nil {
 		t.Fatalf("read outboard: %v", err)
 	}
 	want := bao.EncodedSize(len(data), Group, true)
-	if osize != int64(want) || len(ob) != want {
-		t.Errorf("outboard size = %d (file %d bytes), want EncodedSize = %d", osize, len(ob), want)
+	if b.OutboardSize != int64(want) || len(ob) != want {
+		t.Errorf("outboard size = %d (%d bytes read), want EncodedSize = %d", b.OutboardSize, len(ob), want)
 	}
 	ok, err = bao.Decode(io.Discard, bytes.NewReader(data), bytes.NewReader(ob), Group, c.Digest())
 	if err != nil || !ok {

@@ -75,6 +75,13 @@ func TestRecover(t *testing.T) {
 			rel, _ := filepath.Rel(dir, orphan)
 			return []string{rel}
 		}},
+		{"outboard file of a blob of one group at most", func(t *testing.T, d *Disk, dir string) []string {
+			// Older versions of the store kept one; it is only the length.
+			p := orphanPath(dir, kept[2])
+			writeFile(t, p, lengthHeader(int64(len(kept[2]))))
+			rel, _ := filepath.Rel(dir, p)
+			return []string{rel}
+		}},
 		{"everything at once", func(t *testing.T, d *Disk, dir string) []string {
 			w, err := d.Create()
 			if err != nil {
@@ -119,11 +126,14 @@ func TestRecover(t *testing.T) {
 			if fi, err := os.Stat(filepath.Join(dir, "tmp")); err != nil || !fi.IsDir() {
 				t.Errorf("tmp/ is not a directory after reopen: %v", err)
 			}
-			if got := filesUnder(t, dir, "blobs"); len(got) != 2*len(kept) {
-				t.Errorf("blobs/ holds %q, want the %d kept blobs and outboards", got, len(kept))
+			if got := filesUnder(t, dir, "blobs"); len(got) != len(kept)+1 {
+				t.Errorf("blobs/ holds %q, want the %d kept blobs and the outboard of the one larger than a group", got, len(kept))
 			}
 			if got := d2.Count(); got != int64(len(kept)) {
 				t.Errorf("Count = %d, want %d", got, len(kept))
+			}
+			if got, want := d2.Used(), int64(len(kept[0])+len(kept[1])+len(kept[2])); got != want {
+				t.Errorf("Used = %d, want %d", got, want)
 			}
 			for i, c := range cids {
 				checkBlob(t, d2, c, kept[i])

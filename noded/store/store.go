@@ -1,28 +1,39 @@
-// Package store is a storage node's content-addressed blob store on disk.
+// Package store keeps a storage node's blobs, each beside its Bao
+// outboard tree (16 KiB chunk groups). Store (iface.go) is the contract
+// the node uses; Disk keeps blobs durably in a directory and Memory keeps
+// them in memory, and both pass one conformance suite.
 //
-// A blob lives at blobs/<d0d1>/<d2d3>/<digest hex> beside its Bao outboard
-// tree (<digest hex>.obao, 16 KiB chunk groups). Paths come only from the
-// digest, never from request text, and every file is opened under an
-// os.Root. A write goes to a temporary file in tmp/; Commit checks the
-// length and the BLAKE3 root against the CID, fsyncs the file, renames the
-// outboard then the blob into place and fsyncs the directories, so a blob
-// that is visible is complete and verified. Opening the store removes
-// whatever a crash left in tmp/.
+// On disk a blob lives at blobs/<d0>/<d1>/<digest hex> beside its
+// outboard <digest hex>.obao, where d0 and d1 are the digest's first two
+// bytes in hex; a blob of at most one group (16 KiB) has no outboard file,
+// since its outboard is only its length (see headerOnly). Paths come only from the digest, never from request text:
+// directories are opened under an os.Root, and files in them are reached
+// by a single path element (a digest in hex, a random temp name) relative
+// to those directory handles.
+//
+// A blob is written to a temp file in tmp/. Commit checks its length and
+// BLAKE3 root against the CID, fsyncs it, writes and fsyncs the outboard
+// (if it has a file),
+// creates the shard directories (fsyncing the parent of each new one),
+// renames the outboard then the blob into place and fsyncs the shard
+// directory, and only then succeeds: a blob that is visible is complete
+// and verified. A failed fsync is never retried (the kernel may have
+// dropped the dirty pages and cleared the error) and fails the commit,
+// which, like every failure, leaves nothing behind. Opening the store
+// empties tmp/, drops outboards whose blob is missing and syncs the
+// filesystem.
 package store
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path"
-	"strings"
 	"sync"
-	"sync/atomic"
+	"syscall"
 
-	"golang.org/x/sys/unix"
-
-	"dstor/shared/cid"
+	"lukechampine.com/blake3/bao"
 )
 
 // Group is the Bao chunk-group exponent: 1 KiB chunks << 4 = 16 KiB groups.
@@ -38,133 +49,83 @@ var (
 	ErrSizeMismatch = errors.New("store: content length does not match the announced size")
 )
 
-// Disk is a blob store in one directory. It is safe for concurrent use.
-type Disk struct {
-	root  *os.Root
-	blobs atomic.Int64
-	locks [256]sync.Mutex // commit locks, by the digest's first byte
+// errDone is what a Writer returns once it has been committed or aborted.
+var errDone = fmt.Errorf("store: writer already committed or aborted: %w", fs.ErrClosed)
+
+// outboardSize is the length of the Bao outboard of a blob of size bytes.
+func outboardSize(size int64) int64 { return int64(bao.EncodedSize(int(size), Group, true)) }
+
+// A blob of at most one chunk group has no tree: its outboard is only the
+// 8-byte length header, a function of its size. Disk keeps no outboard
+// file for such a blob and makes it up when the blob is opened, which
+// spares a small commit a file, its fsync and a rename, and keeps a 4 KiB
+// blob in one inode and one block instead of two each.
+func headerOnly(size int64) bool { return size <= GroupSize }
+
+// lengthHeader is the outboard of a blob of size <= GroupSize bytes.
+func lengthHeader(size int64) []byte {
+	return binary.LittleEndian.AppendUint64(nil, uint64(size))
 }
 
-// OpenDisk opens (creating if needed) the store in dir, removing partial
-// files a crash may have left.
-func OpenDisk(dir string) (*Disk, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+// bytesReader is a bytes.Reader with a Close that does nothing.
+type bytesReader struct{ *bytes.Reader }
+
+func (bytesReader) Close() error { return nil }
+
+// checkOutboard checks that ob can be the outboard of a size-byte blob:
+// its length, and the blob length it starts with.
+func checkOutboard(size int64, ob []byte) error {
+	if want := outboardSize(size); int64(len(ob)) != want {
+		return fmt.Errorf("%w: a %d-byte blob has a %d-byte outboard, got %d bytes", ErrSizeMismatch, size, want, len(ob))
 	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, err
+	if n := binary.LittleEndian.Uint64(ob); n != uint64(size) {
+		return fmt.Errorf("%w: outboard is for %d bytes, blob has %d", ErrSizeMismatch, n, size)
 	}
-	d := &Disk{root: root}
-	if err := d.recover(); err != nil {
-		root.Close()
-		return nil, err
-	}
-	return d, nil
+	return nil
 }
 
-// Close releases the store's directory handle.
-func (d *Disk) Close() error { return d.root.Close() }
-
-// recover empties tmp/, drops outboards whose blob never landed and counts
-// the blobs.
-func (d *Disk) recover() error {
-	if err := d.root.RemoveAll("tmp"); err != nil {
-		return fmt.Errorf("store: clear tmp: %w", err)
+// noSpace marks a full filesystem (or quota) as ErrNoSpace, keeping the
+// cause.
+func noSpace(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %w", ErrNoSpace, err)
 	}
-	for _, dir := range []string{"tmp", "blobs"} {
-		if err := d.root.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			return err
+	return err
+}
+
+// digestLocks serialises commits and removals of one digest, so that
+// concurrent uploads of the same content store and count it once, while
+// different blobs never wait for each other.
+type digestLocks struct {
+	mu sync.Mutex
+	m  map[[32]byte]*digestLock
+}
+
+type digestLock struct {
+	sync.Mutex
+	refs int // holders and waiters; guarded by digestLocks.mu
+}
+
+// lock locks digest d and returns the function that unlocks it.
+func (l *digestLocks) lock(d [32]byte) (unlock func()) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = make(map[[32]byte]*digestLock)
+	}
+	e := l.m[d]
+	if e == nil {
+		e = new(digestLock)
+		l.m[d] = e
+	}
+	e.refs++
+	l.mu.Unlock()
+	e.Lock()
+	return func() {
+		e.Unlock()
+		l.mu.Lock()
+		if e.refs--; e.refs == 0 {
+			delete(l.m, d)
 		}
+		l.mu.Unlock()
 	}
-	var n int64
-	err := fs.WalkDir(d.root.FS(), "blobs", func(p string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		name := e.Name()
-		if hexDigest, ok := strings.CutSuffix(name, ".obao"); ok {
-			if _, err := d.root.Stat(path.Join(path.Dir(p), hexDigest)); errors.Is(err, fs.ErrNotExist) {
-				return d.root.Remove(p)
-			}
-			return nil
-		}
-		n++
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store: scan: %w", err)
-	}
-	d.blobs.Store(n)
-	return d.syncDir("tmp")
-}
-
-// Count returns how many blobs the store holds.
-func (d *Disk) Count() int64 { return d.blobs.Load() }
-
-// Space returns the capacity and free bytes of the store's filesystem.
-func (d *Disk) Space() (capacity, free int64, err error) {
-	f, err := d.root.Open(".")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	var st unix.Statfs_t
-	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
-		return 0, 0, err
-	}
-	return int64(st.Blocks) * st.Bsize, int64(st.Bavail) * st.Bsize, nil
-}
-
-// dirOf and nameOf place a blob by its digest only.
-func dirOf(c cid.CID) string {
-	d := c.Digest()
-	return fmt.Sprintf("blobs/%02x/%02x", d[0], d[1])
-}
-
-func nameOf(c cid.CID) string {
-	d := c.Digest()
-	return fmt.Sprintf("%s/%x", dirOf(c), d[:])
-}
-
-// Has reports whether the blob is stored, and its size.
-func (d *Disk) Has(c cid.CID) (int64, bool) {
-	fi, err := d.root.Stat(nameOf(c))
-	if err != nil {
-		return 0, false
-	}
-	return fi.Size(), true
-}
-
-// Open opens a stored blob for reading.
-func (d *Disk) Open(c cid.CID) (*os.File, int64, error) { return d.open(nameOf(c)) }
-
-// OpenOutboard opens a stored blob's Bao outboard tree.
-func (d *Disk) OpenOutboard(c cid.CID) (*os.File, int64, error) {
-	return d.open(nameOf(c) + ".obao")
-}
-
-func (d *Disk) open(name string) (*os.File, int64, error) {
-	f, err := d.root.Open(name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, ErrNotFound
-	} else if err != nil {
-		return nil, 0, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	return f, fi.Size(), nil
-}
-
-// syncDir fsyncs a directory of the store.
-func (d *Disk) syncDir(name string) error {
-	f, err := d.root.Open(name)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }

@@ -1,10 +1,12 @@
 // Package httpblob answers HTTP reads of a content-addressed blob the way
-// an IPFS gateway does: strong ETag (the CID), immutable caching, HEAD,
-// If-None-Match and a single byte Range, with JSON errors.
+// an IPFS trustless gateway does: strong ETag (the CID), immutable caching,
+// HEAD, If-None-Match, a single byte Range, raw block responses
+// (?format=raw, Accept: application/vnd.ipld.raw), with JSON errors.
 package httpblob
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,27 +20,79 @@ import (
 // immutable.
 const CacheControl = "public, max-age=29030400, immutable"
 
-// Opener returns a reader of length bytes starting at offset.
-type Opener func(offset, length int64) (io.ReadCloser, error)
+// RawType is the trustless gateway's raw block media type.
+const RawType = "application/vnd.ipld.raw"
 
-// Serve answers r for blob c of size bytes, reading through open.
-func Serve(w http.ResponseWriter, r *http.Request, c cid.CID, size int64, open Opener) {
+// Source writes ranges of a blob to w. Only verified bytes may reach w: a
+// source that finds bad bytes returns an error instead.
+type Source interface {
+	WriteRange(w io.Writer, off, n int64) error
+}
+
+// Bytes is a Source over a blob held in memory (already verified).
+type Bytes []byte
+
+// WriteRange implements Source.
+func (b Bytes) WriteRange(w io.Writer, off, n int64) error {
+	_, err := w.Write(b[off : off+n])
+	return err
+}
+
+// ErrBadFormat is returned by Format for formats a blob cannot be served in.
+var ErrBadFormat = errors.New("unsupported format")
+
+// Format returns the Content-Type a read asks for: the raw block type for
+// ?format=raw or an Accept of application/vnd.ipld.raw, else
+// application/octet-stream. Other formats (car, dag-json, ...) are errors.
+func Format(r *http.Request) (string, error) {
+	switch f := r.URL.Query().Get("format"); f {
+	case "":
+	case "raw":
+		return RawType, nil
+	default:
+		return "", fmt.Errorf("%w %q: dStor serves raw blocks (format=raw)", ErrBadFormat, f)
+	}
+	for _, a := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, _ := strings.Cut(a, ";")
+		if strings.TrimSpace(mt) == RawType {
+			return RawType, nil
+		}
+	}
+	return "application/octet-stream", nil
+}
+
+// Serve answers r for blob c of size bytes from src. It returns an error,
+// having sent nothing, when the request is fine but src fails before its
+// first byte: the caller may answer from elsewhere. A failure after bytes
+// have been sent aborts the response (http.ErrAbortHandler), so a client
+// sees a reset, never a short or corrupt body.
+func Serve(w http.ResponseWriter, r *http.Request, c cid.CID, size int64, src Source) error {
+	ctype, err := Format(r)
+	if err != nil {
+		Error(w, http.StatusBadRequest, err.Error())
+		return nil
+	}
 	h := w.Header()
 	etag := `"` + c.String() + `"`
+	if ctype == RawType {
+		etag = `"` + c.String() + `.raw"`
+		h.Set("Content-Disposition", `attachment; filename="`+c.String()+`.bin"`)
+	}
 	h.Set("ETag", etag)
 	h.Set("Cache-Control", CacheControl)
 	h.Set("Accept-Ranges", "bytes")
+	h.Set("Vary", "Accept")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Ipfs-Path", "/ipfs/"+c.String())
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return nil
 	}
 	start, length, partial, err := ParseRange(r.Header.Get("Range"), size)
 	if err != nil {
 		h.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
 		Error(w, http.StatusRequestedRangeNotSatisfiable, fmt.Sprintf("range %q is past the end of a %d-byte blob", r.Header.Get("Range"), size))
-		return
+		return nil
 	}
 	if ir := r.Header.Get("If-Range"); partial && ir != "" && ir != etag {
 		partial = false
@@ -50,24 +104,64 @@ func Serve(w http.ResponseWriter, r *http.Request, c cid.CID, size int64, open O
 	} else {
 		start, length = 0, size
 	}
-	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Type", ctype)
 	h.Set("Content-Length", strconv.FormatInt(length, 10))
 	if r.Method == http.MethodHead || length == 0 {
 		w.WriteHeader(status)
-		return
+		return nil
 	}
-	body, err := open(start, length)
+	out := &lazyWriter{w: w, status: status, buf: bufPool.Get().(*[]byte)}
+	defer bufPool.Put(out.buf)
+	err = src.WriteRange(out, start, length)
+	if err == nil {
+		err = out.flush()
+	}
+	if err != nil && !out.started {
+		for _, k := range []string{"ETag", "Cache-Control", "Accept-Ranges", "Vary", "Content-Range", "Content-Length", "Content-Type", "Content-Disposition", "X-Ipfs-Path"} {
+			h.Del(k)
+		}
+		return err
+	}
 	if err != nil {
-		h.Del("Content-Length")
-		h.Del("Content-Range")
-		Error(w, http.StatusBadGateway, "read blob: "+err.Error())
-		return
+		panic(http.ErrAbortHandler)
 	}
-	defer body.Close()
-	w.WriteHeader(status)
-	buf := bufPool.Get().(*[]byte)
-	defer bufPool.Put(buf)
-	io.CopyBuffer(w, io.LimitReader(body, length), *buf)
+	return nil
+}
+
+// lazyWriter sends the status with the first bytes and coalesces the
+// source's writes (a verifier writes 16 KiB groups) into large ones.
+type lazyWriter struct {
+	w       http.ResponseWriter
+	status  int
+	started bool
+	buf     *[]byte
+	n       int
+}
+
+func (l *lazyWriter) Write(p []byte) (int, error) {
+	if l.n+len(p) > len(*l.buf) {
+		if err := l.flush(); err != nil {
+			return 0, err
+		}
+		if len(p) >= len(*l.buf) {
+			return l.w.Write(p)
+		}
+	}
+	l.n += copy((*l.buf)[l.n:], p)
+	return len(p), nil
+}
+
+func (l *lazyWriter) flush() error {
+	if !l.started {
+		l.started = true
+		l.w.WriteHeader(l.status)
+	}
+	if l.n == 0 {
+		return nil
+	}
+	_, err := l.w.Write((*l.buf)[:l.n])
+	l.n = 0
+	return err
 }
 
 func etagMatch(header, etag string) bool {

@@ -83,8 +83,8 @@ func TestFlippedByte(t *testing.T) {
 	v, _ := NewVerifier(root, int64(size), bytes.NewReader(ob), int64(len(ob)))
 	buf := make([]byte, 64<<10)
 	tests := []struct {
-		name    string
-		off, n  int
+		name     string
+		off, n   int
 		mismatch bool
 	}{
 		{"whole", 0, size, true},

@@ -54,6 +54,13 @@ func (n *Net) HTTP3Client() *http.Client {
 // by the network's CA, for asking nodes directly (OpHas, OpGet, ...).
 func (n *Net) WireClient(t testing.TB) *wire.Client {
 	t.Helper()
+	return n.WireClientAs(t, identity.RoleAuditor)
+}
+
+// WireClientAs is WireClient with a fresh identity of the given role (a
+// gateway's may store blobs).
+func (n *Net) WireClientAs(t testing.TB, role identity.Role) *wire.Client {
+	t.Helper()
 	ca, err := identity.LoadOrCreateCA(filepath.Join(n.GatewayDir, "ca"))
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +69,7 @@ func (n *Net) WireClient(t testing.TB) *wire.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certPEM, err := ca.Issue(pub, identity.RoleAuditor, []string{"127.0.0.1"})
+	certPEM, err := ca.Issue(pub, role, []string{"127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,10 @@ type Options struct {
 	// CacheBytes bounds each node's hot cache (default: the node's;
 	// negative disables it).
 	CacheBytes int64
+	// NodeConfig, when set, adjusts each node's config before it starts
+	// (name as in Node.Name). Nodes keep no free-space reserve unless it
+	// sets one, so tests do not depend on the machine's free disk.
+	NodeConfig func(name string, cfg *node.Config)
 }
 
 func (o *Options) defaults() {
@@ -184,7 +188,7 @@ func Start(t testing.TB, opt Options) *Net {
 		for i := range opt.NodesPerRegion {
 			name := fmt.Sprintf("node-%s-%d", region, i)
 			dir := filepath.Join(root, name)
-			nd, err := node.New(node.Config{
+			cfg := node.Config{
 				Dir:         dir,
 				Listen:      "127.0.0.1:0",
 				Region:      region,
@@ -192,8 +196,13 @@ func Start(t testing.TB, opt Options) *Net {
 				CAFile:      n.CAFile,
 				EnrollToken: token,
 				CacheBytes:  opt.CacheBytes,
+				Reserve:     -1,
 				Logger:      logs.logger(name),
-			})
+			}
+			if opt.NodeConfig != nil {
+				opt.NodeConfig(name, &cfg)
+			}
+			nd, err := node.New(cfg)
 			if err != nil {
 				t.Fatalf("node.New %s: %v", name, err)
 			}

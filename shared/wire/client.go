@@ -189,6 +189,11 @@ func (c *Client) Holders(ctx context.Context, t Target, id cid.CID) (HoldersResp
 	return h, err
 }
 
+// Report tells a gateway that a copy of a blob failed verification.
+func (c *Client) Report(ctx context.Context, t Target, r Report) error {
+	return c.call(ctx, t, OpReport, r, &struct{}{})
+}
+
 // Body is the byte stream of a get or outboard answer.
 type Body struct {
 	Size   int64 // the whole blob's length
@@ -275,33 +280,46 @@ func (c *Client) Put(ctx context.Context, t Target, size int64) (*Upload, error)
 // Write sends bytes of the blob.
 func (u *Upload) Write(p []byte) (int, error) {
 	n, err := u.cw.Write(p)
+	return n, u.c.failed(u.t, u.refused(err))
+}
+
+// refused turns a write error caused by the node cancelling the upload
+// into the node's own answer, which says why (disk full, forbidden, ...).
+func (u *Upload) refused(err error) error {
 	var se *quic.StreamError
-	if errors.As(err, &se) && se.Remote {
-		// The node refused the upload; its answer says why (disk full,
-		// forbidden, ...).
-		u.s.SetReadDeadline(time.Now().Add(time.Second))
-		var resp PutResponse
-		if rerr := readResponse(u.r, &resp); rerr != nil {
-			var we *Error
-			if errors.As(rerr, &we) {
-				err = we
-			}
-		}
+	if !errors.As(err, &se) || !se.Remote {
+		return err
 	}
-	return n, u.c.failed(u.t, err)
+	u.s.SetReadDeadline(time.Now().Add(time.Second))
+	var resp PutResponse
+	var we *Error
+	if rerr := readResponse(u.r, &resp); errors.As(rerr, &we) {
+		return we
+	}
+	return err
+}
+
+// SetWriteDeadline bounds the next writes: a node that stops taking bytes
+// (dead, paused, partitioned) fails the upload instead of stalling it.
+func (u *Upload) SetWriteDeadline(t time.Time) error { return u.s.SetWriteDeadline(t) }
+
+// CommitTimeout is how long a node may take to answer a commit: it hashes
+// the blob back from disk (at least 64 MiB/s) and fsyncs.
+func CommitTimeout(size int64) time.Duration {
+	return 10*time.Second + time.Duration(size>>26)*time.Second
 }
 
 // Commit announces the CID and waits for the node's durable commit.
 func (u *Upload) Commit(id cid.CID) (PutResponse, error) {
 	var resp PutResponse
 	if err := u.cw.end(PutTrailer{CID: id}); err != nil {
+		err = u.refused(err)
 		u.Abort()
 		return resp, u.c.failed(u.t, err)
 	}
 	u.s.Close()
 	defer u.s.CancelRead(0)
-	// A commit hashes the blob back from disk: allow for that.
-	u.s.SetReadDeadline(time.Now().Add(ResponseTimeout + time.Duration(u.cw.n>>24)*time.Second))
+	u.s.SetReadDeadline(time.Now().Add(CommitTimeout(u.cw.n)))
 	err := u.c.failed(u.t, readResponse(u.r, &resp))
 	if err == nil && resp.CID != id {
 		err = Errorf(CodeHashMismatch, "node committed %s, want %s", resp.CID, id)

@@ -28,6 +28,7 @@ const (
 	OpOutboard Op = 4 // read a blob's Bao outboard tree (BlobRequest)
 	OpHas      Op = 5 // whether a node holds a blob (BlobRequest)
 	OpHolders  Op = 6 // ask a gateway which nodes hold a blob (BlobRequest)
+	OpReport   Op = 7 // tell a gateway a copy failed verification (Report)
 )
 
 func (o Op) String() string {
@@ -44,6 +45,8 @@ func (o Op) String() string {
 		return "has"
 	case OpHolders:
 		return "holders"
+	case OpReport:
+		return "report"
 	}
 	return "op?"
 }

@@ -4,12 +4,34 @@ import "dstor/shared/cid"
 
 // Status is a node's answer to a ping: who it is and how it is doing.
 type Status struct {
-	ID       string `json:"id"`
-	Region   string `json:"region"`
-	Capacity int64  `json:"capacity"` // bytes of the store's filesystem
-	Free     int64  `json:"free"`     // bytes free on it
-	Blobs    int64  `json:"blobs"`    // blobs held
-	InFlight int64  `json:"in_flight"`
+	ID          string `json:"id"`
+	Region      string `json:"region"`
+	Capacity    int64  `json:"capacity"`  // bytes of the store's filesystem
+	Free        int64  `json:"free"`      // bytes free on it
+	Reserve     int64  `json:"reserve"`   // free bytes the node keeps back
+	Accepting   bool   `json:"accepting"` // Free is above Reserve: takes new blobs
+	Blobs       int64  `json:"blobs"`     // blobs held
+	Used        int64  `json:"used"`      // bytes of blobs held
+	InFlight    int64  `json:"in_flight"` // HTTP reads being served
+	BytesServed int64  `json:"bytes_served"`
+	CacheHits   int64  `json:"cache_hits"`
+	CacheMisses int64  `json:"cache_misses"`
+}
+
+// HitRatio is the hot cache's hit ratio so far (0 with no lookups).
+func (s Status) HitRatio() float64 {
+	if s.CacheHits+s.CacheMisses == 0 {
+		return 0
+	}
+	return float64(s.CacheHits) / float64(s.CacheHits+s.CacheMisses)
+}
+
+// Report tells a gateway that a node's copy of a blob failed verification
+// (OpReport): the reporter's own copy, or a peer's it fetched.
+type Report struct {
+	CID    cid.CID `json:"cid"`
+	Node   string  `json:"node"`
+	Reason string  `json:"reason"`
 }
 
 // PutRequest opens an upload. Size is the announced length, or -1 when the

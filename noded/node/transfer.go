@@ -1,0 +1,278 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"sync"
+	"time"
+
+	"lukechampine.com/blake3/bao"
+
+	"dstor/noded/store"
+	"dstor/shared/cid"
+	"dstor/shared/identity"
+	"dstor/shared/proof"
+	"dstor/shared/wire"
+)
+
+// Peer fetch limits: the whole transfer, and the gateway's answer.
+const (
+	fetchTimeout   = 10 * time.Minute
+	holdersTimeout = 5 * time.Second
+)
+
+// transfer is one peer fetch of a blob this node lacks, shared by every
+// reader that wants it: N concurrent misses cause one fetch. The fetch
+// verifies each 16 KiB group against the Bao tree and the CID as it
+// arrives and only then makes it visible to readers, so they stream
+// verified bytes long before the whole blob is in; when it completes the
+// blob is committed to the store and kept.
+type transfer struct {
+	id cid.CID
+
+	mu    sync.Mutex
+	cond  *sync.Cond
+	size  int64 // -1 until the gateway has said
+	w     store.Writer
+	have  int64 // verified bytes in w
+	done  bool
+	err   error
+	files sync.RWMutex // readers hold it to read w; the fetch to swap or drop it
+}
+
+// transfer returns the running fetch of id, starting one if none runs.
+func (n *Node) transfer(id cid.CID) (*transfer, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if t := n.transfers[id]; t != nil {
+		return t, nil
+	}
+	if n.bgCtx == nil || n.bgCtx.Err() != nil {
+		return nil, errors.New("node is shutting down")
+	}
+	t := &transfer{id: id, size: -1}
+	t.cond = sync.NewCond(&t.mu)
+	n.transfers[id] = t
+	n.background(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+		defer cancel()
+		err := n.fetch(ctx, t)
+		n.mu.Lock()
+		delete(n.transfers, id)
+		n.mu.Unlock()
+		t.finish(err)
+	})
+	return t, nil
+}
+
+// fetch asks the gateway for holders, orders them by this node's RTT to
+// each, and tries them in turn until one sends a blob that verifies.
+func (n *Node) fetch(ctx context.Context, t *transfer) error {
+	hctx, cancel := context.WithTimeout(ctx, holdersTimeout)
+	hr, err := n.client.Holders(hctx, n.gateway, t.id)
+	cancel()
+	if errors.Is(err, wire.ErrNotFound) {
+		return store.ErrNotFound
+	} else if err != nil {
+		return fmt.Errorf("ask gateway for holders: %w", err)
+	}
+	t.setSize(hr.Size)
+	var errs []error
+	for _, h := range n.orderHolders(ctx, hr.Holders) {
+		err := n.fetchFrom(ctx, t, h, hr.Size)
+		if err == nil {
+			n.log.Info("fetched blob from peer", "cid", t.id, "peer", h.ID, "size", hr.Size)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		n.log.Warn("peer fetch failed", "cid", t.id, "peer", h.ID, "err", err)
+		if errors.Is(err, proof.ErrMismatch) {
+			n.background(func(ctx context.Context) { n.report(ctx, t.id, h.ID, err.Error()) })
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", h.ID, err))
+	}
+	if len(errs) == 0 {
+		return store.ErrNotFound
+	}
+	return errors.Join(errs...)
+}
+
+// fetchFrom streams the blob from one holder into a new temp blob.
+func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size int64) error {
+	u, err := url.Parse(h.URL)
+	if err != nil {
+		return err
+	}
+	target := wire.Target{Addr: u.Host, Peer: identity.Peer{Role: identity.RoleNode, ID: h.ID}}
+	ob, err := n.client.Outboard(ctx, target, t.id)
+	if err != nil {
+		return err
+	}
+	want := proof.OutboardSize(size)
+	if ob.Size != size || ob.Length != want {
+		ob.Close()
+		return fmt.Errorf("%w: peer announced a %d-byte outboard of a %d-byte blob, want %d of %d", proof.ErrMismatch, ob.Length, ob.Size, want, size)
+	}
+	tree := make([]byte, want)
+	_, err = io.ReadFull(ob, tree)
+	ob.Close()
+	if err != nil {
+		return fmt.Errorf("read outboard: %w", err)
+	}
+	body, err := n.client.Get(ctx, target, t.id, 0, -1)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	if body.Size != size {
+		return fmt.Errorf("peer has %d bytes, the gateway says %d", body.Size, size)
+	}
+	w, err := n.store.Create()
+	if err != nil {
+		return err
+	}
+	t.swap(w)
+	ok, err := bao.Decode(&progress{t: t, w: w}, body, bytes.NewReader(tree), proof.Group, t.id.Digest())
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: bytes from the peer", proof.ErrMismatch)
+	}
+	if err == nil {
+		err = w.CommitVerified(t.id, tree)
+	}
+	return err
+}
+
+// progress writes verified groups to the temp blob and wakes readers.
+type progress struct {
+	t *transfer
+	w store.Writer
+}
+
+func (p *progress) Write(b []byte) (int, error) {
+	k, err := p.w.Write(b)
+	p.t.mu.Lock()
+	p.t.have += int64(k)
+	p.t.mu.Unlock()
+	p.t.cond.Broadcast()
+	return k, err
+}
+
+func (t *transfer) setSize(size int64) {
+	t.mu.Lock()
+	t.size = size
+	t.mu.Unlock()
+	t.cond.Broadcast()
+}
+
+// swap makes w the blob readers read from, dropping an earlier attempt's.
+func (t *transfer) swap(w store.Writer) {
+	t.files.Lock()
+	old := t.w
+	t.mu.Lock()
+	t.w, t.have = w, 0
+	t.mu.Unlock()
+	t.files.Unlock()
+	if old != nil {
+		old.Abort()
+	}
+}
+
+func (t *transfer) finish(err error) {
+	t.files.Lock()
+	if t.w != nil {
+		t.w.Abort() // a no-op after a commit
+	}
+	t.mu.Lock()
+	t.done, t.err = true, err
+	t.mu.Unlock()
+	t.files.Unlock()
+	t.cond.Broadcast()
+}
+
+// waitSize waits until the blob's size is known (or the fetch failed).
+func (t *transfer) waitSize(ctx context.Context) (int64, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for t.size < 0 && !t.done && ctx.Err() == nil {
+		t.cond.Wait()
+	}
+	if t.size < 0 {
+		if t.err != nil {
+			return 0, t.err
+		}
+		return 0, ctx.Err()
+	}
+	return t.size, nil
+}
+
+// wait waits for the whole fetch.
+func (t *transfer) wait(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for !t.done && ctx.Err() == nil {
+		t.cond.Wait()
+	}
+	if !t.done {
+		return ctx.Err()
+	}
+	return t.err
+}
+
+// transferSource serves a range from a transfer in progress, waiting for
+// the fetch to verify each byte before sending it.
+type transferSource struct {
+	n *Node
+	t *transfer
+}
+
+func (s *transferSource) WriteRange(w io.Writer, off, length int64) error {
+	t, end := s.t, off+length
+	bufp := s.n.copyBufs.Get().(*[]byte)
+	defer s.n.copyBufs.Put(bufp)
+	buf := *bufp
+	for off < end {
+		t.mu.Lock()
+		for t.have <= off && !t.done {
+			t.cond.Wait()
+		}
+		done, err := t.done, t.err
+		t.mu.Unlock()
+		if done {
+			if err != nil {
+				return err
+			}
+			// Committed: the rest comes from the store, verified again.
+			return (&diskSource{n: s.n, id: t.id}).WriteRange(w, off, end-off)
+		}
+		// Under files, have counts bytes of the current attempt's blob
+		// (a retry resets it), so re-read it there.
+		t.files.RLock()
+		t.mu.Lock()
+		have := t.have
+		t.mu.Unlock()
+		if t.w == nil || have <= off {
+			t.files.RUnlock()
+			continue
+		}
+		k := min(have, end, off+int64(len(buf))) - off
+		m, err := t.w.ReadAt(buf[:k], off)
+		t.files.RUnlock()
+		if int64(m) < k {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("read fetched bytes: %w", err)
+		}
+		if _, err := w.Write(buf[:k]); err != nil {
+			return err
+		}
+		off += k
+	}
+	return nil
+}

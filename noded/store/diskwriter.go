@@ -1,0 +1,286 @@
+package store
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+	"lukechampine.com/blake3/bao"
+
+	"dstor/shared/cid"
+)
+
+// diskWriter receives one blob into a temp file in tmp/. One that is
+// neither committed nor aborted (a crash) leaves a temp file there, which
+// the next start-up removes.
+type diskWriter struct {
+	d      *Disk
+	f      *os.File // the temp file, closed once the writer is done
+	name   string   // its name in tmp/
+	n      atomic.Int64
+	stored atomic.Pointer[cid.CID] // set by a successful commit; ReadAt then reads the stored blob
+	gone   atomic.Bool             // set when the temp file is discarded
+
+	mu     sync.Mutex // serialises Write, Commit, CommitVerified and Abort
+	err    error      // why the writer is done: errDone, or its failure
+	obTemp bool       // the outboard's temp file may exist
+}
+
+// errDiscarded is what ReadAt returns once the blob is aborted or failed.
+var errDiscarded = fmt.Errorf("store: blob was aborted or failed: %w", fs.ErrClosed)
+
+// Create starts a new blob in tmp/.
+func (d *Disk) Create() (Writer, error) {
+	var r [12]byte
+	rand.Read(r[:])
+	name := hex.EncodeToString(r[:])
+	f, err := openAt(d.tmp, name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, 0o600)
+	if err != nil {
+		return nil, noSpace(err)
+	}
+	return &diskWriter{d: d, f: f, name: name}, nil
+}
+
+// Write appends blob bytes. A failed write (ENOSPC above all) discards the
+// blob at once, freeing its space; later calls return the same error.
+func (w *diskWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.f.Write(p)
+	w.n.Add(int64(n))
+	if err != nil {
+		return n, w.fail(noSpace(err))
+	}
+	return n, nil
+}
+
+// Len is the number of bytes written so far.
+func (w *diskWriter) Len() int64 { return w.n.Load() }
+
+// ReadAt reads bytes already written, from the temp file or, once
+// committed, from the stored blob.
+func (w *diskWriter) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("store: negative offset")
+	}
+	if c := w.stored.Load(); c != nil {
+		return w.readStored(*c, p, off)
+	}
+	if w.gone.Load() {
+		return 0, errDiscarded
+	}
+	n := w.n.Load()
+	if off >= n {
+		return 0, io.EOF
+	}
+	k, err := w.f.ReadAt(p[:min(int64(len(p)), n-off)], off)
+	if errors.Is(err, fs.ErrClosed) {
+		if c := w.stored.Load(); c != nil {
+			return w.readStored(*c, p, off) // committed meanwhile
+		}
+		return k, errDiscarded
+	}
+	if err == nil && k < len(p) {
+		err = io.EOF
+	}
+	return k, err
+}
+
+func (w *diskWriter) readStored(c cid.CID, p []byte, off int64) (int, error) {
+	dir, err := w.d.openShard(c)
+	if err != nil {
+		return 0, err
+	}
+	defer dir.Close()
+	f, _, err := openRead(dir, hexOf(c))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return f.ReadAt(p, off)
+}
+
+// Abort discards the blob; it does nothing once the writer is done.
+func (w *diskWriter) Abort() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = errDone
+		w.discard()
+	}
+}
+
+// fail ends the writer with err, removing its temp files, and returns err.
+func (w *diskWriter) fail(err error) error {
+	w.err = err
+	w.discard()
+	return err
+}
+
+// discard closes and removes the temp files. After a commit renamed them
+// there is nothing to remove.
+func (w *diskWriter) discard() {
+	w.gone.Store(true)
+	w.f.Close()
+	unlinkAt(w.d.tmp, w.name)
+	if w.obTemp {
+		unlinkAt(w.d.tmp, w.name+".obao")
+	}
+}
+
+// Commit makes the blob durable under c if its BLAKE3 root is c's digest
+// and, when size >= 0, its length is size. It reads the temp file back to
+// compute the outboard and the root. On any failure nothing is left
+// behind. Committing a blob that is already stored succeeds.
+func (w *diskWriter) Commit(c cid.CID, size int64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	n := w.n.Load()
+	if size >= 0 && n != size {
+		return w.fail(fmt.Errorf("%w: got %d bytes, announced %d", ErrSizeMismatch, n, size))
+	}
+	ob, root, err := w.outboard(n)
+	if err != nil {
+		return w.fail(fmt.Errorf("store: read back: %w", err))
+	}
+	if root != c.Digest() {
+		return w.fail(fmt.Errorf("%w: content is %s, announced %s", ErrHashMismatch, cid.FromDigest(root), c))
+	}
+	return w.place(c, ob)
+}
+
+// CommitVerified is Commit for bytes the caller verified against c with
+// the outboard ob: it checks ob's length and header, not the bytes.
+func (w *diskWriter) CommitVerified(c cid.CID, ob []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if err := checkOutboard(w.n.Load(), ob); err != nil {
+		return w.fail(err)
+	}
+	return w.place(c, ob)
+}
+
+// outboard reads the temp file back and computes its Bao outboard tree and
+// root in memory (an outboard is 1/256 of the blob).
+func (w *diskWriter) outboard(n int64) ([]byte, [32]byte, error) {
+	buf := &bufferAt{b: make([]byte, outboardSize(n))}
+	r := bufio.NewReaderSize(io.NewSectionReader(w.f, 0, n), int(min(max(n, 16), 1<<20)))
+	root, err := bao.Encode(buf, r, n, Group, true)
+	return buf.b, root, err
+}
+
+// place stores the temp file as c, beside the outboard ob unless the blob
+// is headerOnly, durably, unless c is stored already. It holds c's commit
+// lock, under which every placement either completes, directory fsync
+// included, or is undone; so a blob found there is durable, and a
+// duplicate needs no fsync at all.
+func (w *diskWriter) place(c cid.CID, ob []byte) error {
+	unlock := w.d.locks.lock(c.Digest())
+	defer unlock()
+	shardSynced, err := w.d.makeShard(c)
+	if err != nil {
+		return w.fail(err)
+	}
+	dir, err := w.d.openShard(c)
+	if err != nil {
+		return w.fail(err)
+	}
+	defer dir.Close()
+	name := hexOf(c)
+	if _, err := statAt(dir, name); err == nil {
+		w.finish(c)
+		w.discard()
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return w.fail(err)
+	}
+
+	// The bytes, then the outboard, are durable before their names are.
+	if err := w.f.Sync(); err != nil {
+		return w.fail(fmt.Errorf("store: fsync: %w", noSpace(err)))
+	}
+	withOutboard := !headerOnly(w.n.Load())
+	if withOutboard {
+		if err := w.writeOutboard(ob); err != nil {
+			return w.fail(err)
+		}
+		if err := renameAt(w.d.tmp, w.name+".obao", dir, name+".obao"); err != nil {
+			return w.fail(noSpace(err))
+		}
+	}
+	unplace := func() {
+		unlinkAt(dir, name)
+		if withOutboard {
+			unlinkAt(dir, name+".obao")
+		}
+	}
+	if err := renameAt(w.d.tmp, w.name, dir, name); err != nil {
+		unplace()
+		return w.fail(noSpace(err))
+	}
+	// Not durable, so not stored: a failed fsync takes the blob back out.
+	if err := dir.Sync(); err != nil {
+		unplace()
+		return w.fail(fmt.Errorf("store: fsync %s: %w", dir.Name(), noSpace(err)))
+	}
+	if err := shardSynced(); err != nil {
+		unplace()
+		return w.fail(err)
+	}
+	w.d.count.Add(1)
+	w.d.used.Add(w.n.Load())
+	w.finish(c)
+	w.f.Close()
+	return nil
+}
+
+// finish marks the writer committed as c.
+func (w *diskWriter) finish(c cid.CID) {
+	w.stored.Store(&c)
+	w.err = errDone
+}
+
+// writeOutboard writes ob to the outboard's temp file and fsyncs it.
+func (w *diskWriter) writeOutboard(ob []byte) error {
+	f, err := openAt(w.d.tmp, w.name+".obao", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o600)
+	if err != nil {
+		return noSpace(err)
+	}
+	w.obTemp = true
+	if _, err = f.Write(ob); err == nil {
+		if err = f.Sync(); err != nil {
+			err = fmt.Errorf("store: fsync outboard: %w", err)
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return noSpace(err)
+}
+
+// bufferAt is an io.WriterAt over a fixed slice.
+type bufferAt struct{ b []byte }
+
+func (b *bufferAt) WriteAt(p []byte, off int64) (int, error) {
+	if off < 0 || off+int64(len(p)) > int64(len(b.b)) {
+		return 0, errors.New("store: outboard write out of range")
+	}
+	return copy(b.b[off:], p), nil
+}
