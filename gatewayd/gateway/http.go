@@ -48,7 +48,13 @@ func (g *Gateway) nodesResponse() api.NodesResponse {
 		if n.up {
 			state = "up"
 		}
-		out.Nodes = append(out.Nodes, api.Node{ID: n.ID, Region: n.Region, URL: n.URL, State: state})
+		st := n.status
+		out.Nodes = append(out.Nodes, api.Node{
+			ID: n.ID, Region: n.Region, URL: n.URL, State: state,
+			Accepting: n.up && st.Accepting, Capacity: st.Capacity, Free: st.Free,
+			Blobs: st.Blobs, Used: st.Used, InFlight: st.InFlight,
+			BytesServed: st.BytesServed, CacheHitRatio: st.HitRatio(),
+		})
 	}
 	return out
 }

@@ -25,12 +25,21 @@ type PinResponse struct {
 	Holders []Holder `json:"holders"`
 }
 
-// Node is one entry of GET /v1/nodes.
+// Node is one entry of GET /v1/nodes: its identity and, from its last
+// answer to a probe, how it is doing.
 type Node struct {
-	ID     string `json:"id"`
-	Region string `json:"region"`
-	URL    string `json:"url"`
-	State  string `json:"state"` // "up" or "down"
+	ID            string  `json:"id"`
+	Region        string  `json:"region"`
+	URL           string  `json:"url"`
+	State         string  `json:"state"` // "up" or "down"
+	Accepting     bool    `json:"accepting"`
+	Capacity      int64   `json:"capacity"`
+	Free          int64   `json:"free"`
+	Blobs         int64   `json:"blobs"`
+	Used          int64   `json:"used"`
+	InFlight      int64   `json:"in_flight"`
+	BytesServed   int64   `json:"bytes_served"`
+	CacheHitRatio float64 `json:"cache_hit_ratio"`
 }
 
 // NodesResponse answers GET /v1/nodes.
