@@ -73,17 +73,18 @@ func Serve(w http.ResponseWriter, r *http.Request, c cid.CID, size int64, src So
 		return nil
 	}
 	h := w.Header()
-	etag := `"` + c.String() + `"`
+	name := c.String()
+	etag := `"` + name + `"`
 	if ctype == RawType {
-		etag = `"` + c.String() + `.raw"`
-		h.Set("Content-Disposition", `attachment; filename="`+c.String()+`.bin"`)
+		etag = `"` + name + `.raw"`
+		h.Set("Content-Disposition", `attachment; filename="`+name+`.bin"`)
 	}
 	h.Set("ETag", etag)
 	h.Set("Cache-Control", CacheControl)
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("Vary", "Accept")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Ipfs-Path", "/ipfs/"+c.String())
+	h.Set("X-Ipfs-Path", "/ipfs/"+name)
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
