@@ -34,3 +34,20 @@ test: deps fmt-check vet
 
 clean:
 	rm -rf $(STATE)
+
+# The load suite (bench/README.md): dStor's figures beside their baselines
+# (a bare quic-go stream and http3 handler, Caddy) in one table. It builds
+# the daemons, runs them on loopback and takes a few minutes. Pass flags
+# with BENCH_FLAGS, e.g. make bench BENCH_FLAGS='-run bare,cached4k'.
+.PHONY: bench bench-deps
+bench: build bench-deps
+	$(GO) build -o $(BIN)/ ./bench
+	$(BIN)/bench -bin $(BIN) $(BENCH_FLAGS)
+
+# Caddy (Debian package) is the suite's reference web server.
+bench-deps:
+	@command -v caddy >/dev/null 2>&1 || { \
+	  echo "installing caddy (Debian package)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq caddy >/dev/null; } || \
+	  echo "warning: could not install caddy; the Caddy baseline will fail"; }
