@@ -8,6 +8,7 @@
 package cid
 
 import (
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"io"
@@ -59,14 +60,22 @@ func (c CID) Digest() [DigestSize]byte { return c.digest }
 func (c CID) Defined() bool { return c.valid }
 
 // String returns the canonical base32 form (`bafkr4i...`), or "" for the
-// zero value.
+// zero value. It is on every read's path, so it encodes directly; a test
+// holds it equal to go-cid's encoding.
 func (c CID) String() string {
 	if !c.valid {
 		return ""
 	}
-	return c.gocid().String()
+	var raw [prefixLen + DigestSize]byte
+	copy(raw[:], prefix)
+	copy(raw[prefixLen:], c.digest[:])
+	var out [maxLen]byte
+	out[0] = 'b' // multibase base32 lower
+	b32.Encode(out[1:], raw[:])
+	return string(out[:])
 }
 
+// gocid is the go-cid form, the reference for String and Parse.
 func (c CID) gocid() gocid.Cid {
 	// Encode cannot fail for a known code and a 32-byte digest.
 	m, err := mh.Encode(c.digest[:], HashBLAKE3)
@@ -93,12 +102,38 @@ func (c *CID) UnmarshalText(b []byte) error {
 // 36 bytes (version, codec, hash code, length, digest) without padding.
 const maxLen = 59
 
+// prefix is the binary CID before the digest: version 1, codec raw,
+// multihash blake3, digest length 32.
+const (
+	prefix    = "\x01\x55\x1e\x20"
+	prefixLen = len(prefix)
+)
+
+// b32 is multibase base32 lower, without padding.
+var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
 // Parse decodes s, accepting only the canonical CIDv1 raw BLAKE3-256 base32
 // lower form. Anything else yields an error wrapping ErrInvalid.
 func Parse(s string) (CID, error) {
 	if len(s) != maxLen {
 		return CID{}, fmt.Errorf("%w: want a %d-character bafkr4i... CIDv1 (raw, blake3), got %d characters", ErrInvalid, maxLen, len(s))
 	}
+	// The fast path: the one accepted shape, decoded directly.
+	var raw [prefixLen + DigestSize]byte
+	if s[0] == 'b' {
+		if n, err := b32.Decode(raw[:], []byte(s[1:])); err == nil && n == len(raw) && string(raw[:prefixLen]) == prefix {
+			c := FromDigest([DigestSize]byte(raw[prefixLen:]))
+			if c.String() == s {
+				return c, nil
+			}
+		}
+	}
+	// Everything else is refused; go-cid says precisely why.
+	return parseSlow(s)
+}
+
+// parseSlow is Parse through go-cid.
+func parseSlow(s string) (CID, error) {
 	c, err := gocid.Decode(s)
 	if err != nil {
 		return CID{}, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -119,7 +154,7 @@ func Parse(s string) (CID, error) {
 	var d [DigestSize]byte
 	copy(d[:], dm.Digest)
 	out := FromDigest(d)
-	if out.String() != s {
+	if out.gocid().String() != s {
 		return CID{}, fmt.Errorf("%w: not in canonical base32 lower form", ErrInvalid)
 	}
 	return out, nil

@@ -118,5 +118,27 @@ func FuzzParse(f *testing.F) {
 		if err != nil || again != c {
 			t.Fatalf("re-parse of %q failed: %v", s, err)
 		}
+		if slow, err := parseSlow(s); err != nil || slow != c {
+			t.Fatalf("go-cid refuses %q that the fast path accepts: %v", s, err)
+		}
 	})
+}
+
+// TestAgreesWithGoCID holds the direct encoder and decoder equal to go-cid
+// on many digests.
+func TestAgreesWithGoCID(t *testing.T) {
+	for i := range 2000 {
+		var d [DigestSize]byte
+		for j := range d {
+			d[j] = byte(i*31 + j*i + j)
+		}
+		c := FromDigest(d)
+		if got, want := c.String(), c.gocid().String(); got != want {
+			t.Fatalf("String %s, go-cid %s", got, want)
+		}
+		slow, err := parseSlow(c.String())
+		if err != nil || slow != c {
+			t.Fatalf("go-cid parse of %s: %v", c, err)
+		}
+	}
 }
