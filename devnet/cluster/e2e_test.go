@@ -402,16 +402,21 @@ func TestEndToEnd(t *testing.T) {
 	})
 }
 
-// tempFiles lists files under every node's store/tmp.
+// tempFiles lists the files under every node's store/tmp, at any depth.
 func tempFiles(t *testing.T, c *Cluster) []string {
 	var out []string
 	for _, p := range c.Nodes {
-		ents, err := os.ReadDir(filepath.Join(p.Dir, "store", "tmp"))
+		err := filepath.WalkDir(filepath.Join(p.Dir, "store", "tmp"), func(path string, e os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if e.Type().IsRegular() {
+				out = append(out, path)
+			}
+			return nil
+		})
 		if err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
-		}
-		for _, e := range ents {
-			out = append(out, filepath.Join(p.Name, e.Name()))
 		}
 	}
 	return out
@@ -489,8 +494,7 @@ func TestKillDuringUploads(t *testing.T) {
 	// Kill the victim while it is receiving blobs: once it has temp files.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		ents, _ := os.ReadDir(filepath.Join(victim.Dir, "store", "tmp"))
-		if len(ents) > 0 {
+		if len(tempFiles(t, &Cluster{Nodes: []*Proc{victim}})) > 0 {
 			break
 		}
 		if time.Now().After(deadline) {

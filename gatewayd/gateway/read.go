@@ -68,7 +68,7 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, id cid.CID, size
 	}
 	w.Header().Set("X-Dstor-Node", n.ID)
 	src := &nodeSource{ctx: r.Context(), client: g.client, t: n.target(), id: id, size: size}
-	if err := httpblob.Serve(w, r, id, size, src); err != nil {
+	if _, err := httpblob.Serve(w, r, id, size, src); err != nil {
 		writeError(w, http.StatusBadGateway, "read from node "+n.ID+": "+err.Error())
 	}
 }

@@ -83,7 +83,9 @@ func (n *Node) serveBlob(w http.ResponseWriter, r *http.Request) {
 
 // serve answers from src, counting the bytes that leave.
 func (n *Node) serve(w http.ResponseWriter, r *http.Request, id cid.CID, size int64, src httpblob.Source) error {
-	return httpblob.Serve(&countingWriter{ResponseWriter: w, n: &n.served}, r, id, size, src)
+	sent, err := httpblob.Serve(w, r, id, size, src)
+	n.served.Add(sent)
+	return err
 }
 
 // serveProbe answers the empty identity CID: a 200 with no bytes.

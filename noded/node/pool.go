@@ -2,7 +2,6 @@ package node
 
 import (
 	"io"
-	"net/http"
 	"sync"
 	"sync/atomic"
 
@@ -23,26 +22,11 @@ func newBufPools() bufPools {
 			return &b
 		}},
 		verifyBufs: sync.Pool{New: func() any {
-			b := make([]byte, 16*proof.GroupSize)
+			b := make([]byte, 64*proof.GroupSize)
 			return &b
 		}},
 	}
 }
-
-// countingWriter counts the body bytes written through it.
-type countingWriter struct {
-	http.ResponseWriter
-	n *atomic.Int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	k, err := c.ResponseWriter.Write(p)
-	c.n.Add(int64(k))
-	return k, err
-}
-
-// Unwrap lets http.ResponseController reach the real writer.
-func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // countedWriter counts the bytes written through it.
 type countedWriter struct {

@@ -42,56 +42,60 @@ func (t *rttTable) put(id string, rtt time.Duration) {
 }
 
 // orderHolders sorts holders for a fetch: those the gateway sees live
-// first, then by this node's own RTT to each, measured with a ping where
-// no fresh measurement exists (all at once, bounded by a second). Holders
-// that do not answer go last. This node itself is dropped.
+// first, then by this node's own RTT to each. Live holders with no fresh
+// measurement are pinged all at once, and the first to answer is taken
+// without waiting for the rest (whose answers still fill the table for
+// next time). Holders that do not answer go last; this node is dropped.
 func (n *Node) orderHolders(ctx context.Context, hs []wire.Holder) []wire.Holder {
 	hs = slices.DeleteFunc(slices.Clone(hs), func(h wire.Holder) bool { return h.ID == n.id })
-	const unknown = time.Hour
-	rtt := make([]time.Duration, len(hs))
+	answered := make(chan bool, len(hs))
+	pings := 0
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	var wg sync.WaitGroup
-	pctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	for i, h := range hs {
-		if r, ok := n.rtts.get(h.ID); ok {
-			rtt[i] = r
+	for _, h := range hs {
+		if _, ok := n.rtts.get(h.ID); ok || !h.Up {
 			continue
 		}
-		rtt[i] = unknown
-		if !h.Up {
+		addr, err := hostPort(h.URL)
+		if err != nil {
 			continue
 		}
+		pings++
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			addr, err := hostPort(h.URL)
-			if err != nil {
-				return
-			}
 			start := time.Now()
-			if _, err := n.client.Ping(pctx, wire.Target{Addr: addr, Peer: identity.Peer{Role: identity.RoleNode, ID: h.ID}}); err == nil {
-				rtt[i] = time.Since(start)
-				n.rtts.put(h.ID, rtt[i])
+			_, err := n.client.Ping(pctx, wire.Target{Addr: addr, Peer: identity.Peer{Role: identity.RoleNode, ID: h.ID}})
+			if err == nil {
+				n.rtts.put(h.ID, time.Since(start))
 			}
+			answered <- err == nil
 		}()
 	}
-	wg.Wait()
-	idx := make([]int, len(hs))
-	for i := range idx {
-		idx[i] = i
+	go func() {
+		wg.Wait()
+		cancel()
+	}()
+	for i := 0; i < pings; i++ {
+		if <-answered {
+			break // one measured holder is enough to start
+		}
 	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		if hs[a].Up != hs[b].Up {
-			if hs[a].Up {
+	const unknown = time.Hour
+	rtt := func(h wire.Holder) time.Duration {
+		if r, ok := n.rtts.get(h.ID); ok {
+			return r
+		}
+		return unknown
+	}
+	slices.SortStableFunc(hs, func(a, b wire.Holder) int {
+		if a.Up != b.Up {
+			if a.Up {
 				return -1
 			}
 			return 1
 		}
-		return cmp.Compare(rtt[a], rtt[b])
+		return cmp.Compare(rtt(a), rtt(b))
 	})
-	out := make([]wire.Holder, len(hs))
-	for i, j := range idx {
-		out[i] = hs[j]
-	}
-	return out
+	return hs
 }

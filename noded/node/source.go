@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
 
 	"dstor/noded/store"
 	"dstor/shared/cid"
@@ -51,10 +54,24 @@ func (n *Node) readVerified(id cid.CID) ([]byte, error) {
 	return data, nil
 }
 
+// maxOutboardRead is the largest outboard a read loads whole (that of a
+// 4 GiB blob); larger ones are read node by node.
+const maxOutboardRead = 16 << 20
+
 // verify streams [off, off+length) of blob b, read through data, to w,
-// checked against its outboard; a mismatch quarantines the blob.
+// checked against its outboard; a mismatch quarantines the blob. A read of
+// more than a few groups loads the outboard in one read rather than one
+// per tree node.
 func (n *Node) verify(id cid.CID, b *store.Blob, data io.ReaderAt, off, length int64, w io.Writer) error {
-	v, err := proof.NewVerifier(id.Digest(), b.Size, b.Outboard, b.OutboardSize)
+	var ob io.ReaderAt = b.Outboard
+	if length > 4*proof.GroupSize && b.OutboardSize <= maxOutboardRead {
+		tree := make([]byte, b.OutboardSize)
+		if _, err := b.Outboard.ReadAt(tree, 0); err != nil && err != io.EOF {
+			return err
+		}
+		ob = bytes.NewReader(tree)
+	}
+	v, err := proof.NewVerifier(id.Digest(), b.Size, ob, b.OutboardSize)
 	if err == nil {
 		buf := n.verifyBufs.Get().(*[]byte)
 		err = v.Range(w, data, off, length, *buf)
@@ -80,6 +97,10 @@ func (s *diskSource) WriteRange(w io.Writer, off, length int64) error {
 	defer b.Close()
 	if off+length > b.Size {
 		return fmt.Errorf("range %d+%d outside a %d-byte blob", off, length, b.Size)
+	}
+	if f, ok := b.Data.(*os.File); ok && length >= 1<<20 {
+		// Tell the kernel to read ahead far while we verify and send.
+		unix.Fadvise(int(f.Fd()), off, length, unix.FADV_SEQUENTIAL)
 	}
 	return s.n.verify(s.id, b, b.Data, off, length, w)
 }

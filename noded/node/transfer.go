@@ -103,47 +103,58 @@ func (n *Node) fetch(ctx context.Context, t *transfer) error {
 	return errors.Join(errs...)
 }
 
-// fetchFrom streams the blob from one holder into a new temp blob.
+// fetchFrom streams the blob from one holder into a new temp blob. The
+// outboard and the bytes come on two streams opened at once, and Bao
+// decoding consumes both as they arrive, so the first verified group is
+// out one round trip after the request.
 func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size int64) error {
 	u, err := url.Parse(h.URL)
 	if err != nil {
 		return err
 	}
 	target := wire.Target{Addr: u.Host, Peer: identity.Peer{Role: identity.RoleNode, ID: h.ID}}
-	ob, err := n.client.Outboard(ctx, target, t.id)
+	type opened struct {
+		b   *wire.Body
+		err error
+	}
+	obc := make(chan opened, 1)
+	go func() {
+		b, err := n.client.Outboard(ctx, target, t.id)
+		obc <- opened{b, err}
+	}()
+	body, err := n.client.Get(ctx, target, t.id, 0, -1)
+	o := <-obc
+	if err == nil {
+		defer body.Close()
+	}
+	if o.err == nil {
+		defer o.b.Close()
+	}
 	if err != nil {
 		return err
+	}
+	if o.err != nil {
+		return o.err
 	}
 	want := proof.OutboardSize(size)
-	if ob.Size != size || ob.Length != want {
-		ob.Close()
-		return fmt.Errorf("%w: peer announced a %d-byte outboard of a %d-byte blob, want %d of %d", proof.ErrMismatch, ob.Length, ob.Size, want, size)
-	}
-	tree := make([]byte, want)
-	_, err = io.ReadFull(ob, tree)
-	ob.Close()
-	if err != nil {
-		return fmt.Errorf("read outboard: %w", err)
-	}
-	body, err := n.client.Get(ctx, target, t.id, 0, -1)
-	if err != nil {
-		return err
-	}
-	defer body.Close()
-	if body.Size != size {
-		return fmt.Errorf("peer has %d bytes, the gateway says %d", body.Size, size)
+	if body.Size != size || o.b.Size != size || o.b.Length != want {
+		return fmt.Errorf("%w: peer has a %d-byte blob with a %d-byte outboard, want %d with %d", proof.ErrMismatch, body.Size, o.b.Length, size, want)
 	}
 	w, err := n.store.Create()
 	if err != nil {
 		return err
 	}
 	t.swap(w)
-	ok, err := bao.Decode(&progress{t: t, w: w}, body, bytes.NewReader(tree), proof.Group, t.id.Digest())
+	tree := bytes.NewBuffer(make([]byte, 0, want))
+	ok, err := bao.Decode(&progress{t: t, w: w}, body, io.TeeReader(o.b, tree), proof.Group, t.id.Digest())
 	if err == nil && !ok {
 		err = fmt.Errorf("%w: bytes from the peer", proof.ErrMismatch)
 	}
+	if err == nil && int64(tree.Len()) != want {
+		err = fmt.Errorf("%w: outboard of %d bytes read, want %d", proof.ErrMismatch, tree.Len(), want)
+	}
 	if err == nil {
-		err = w.CommitVerified(t.id, tree)
+		err = w.CommitVerified(t.id, tree.Bytes())
 	}
 	return err
 }

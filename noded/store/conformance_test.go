@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"math/rand/v2"
 	"sync"
 	"testing"
 
@@ -424,20 +423,24 @@ func testCommitVerified(t *testing.T, open func(t *testing.T) Store) {
 
 func testCommitVerifiedBadOutboard(t *testing.T, open func(t *testing.T) Store) {
 	data := blobOf(2*GroupSize+2, 31)
-	ob, root := bao.EncodeBuf(data, Group, true)
+	ob, _ := bao.EncodeBuf(data, Group, true)
 	otherOb, _ := bao.EncodeBuf(data[:len(data)-1], Group, true) // same length, other header
 	if len(otherOb) != len(ob) {
 		t.Fatalf("setup: outboards of %d and %d bytes differ in length", len(data), len(data)-1)
 	}
+	small := blobOf(100, 32)
+	smallOb, _ := bao.EncodeBuf(small[:99], Group, true) // 8 bytes, as small's
 	for _, tc := range []struct {
 		name string
+		data []byte
 		ob   []byte
 	}{
-		{"nil", nil},
-		{"one byte short", ob[:len(ob)-1]},
-		{"one byte long", append(bytes.Clone(ob), 0)},
-		{"of a one-group blob", func() []byte { b, _ := bao.EncodeBuf(data[:GroupSize], Group, true); return b }()},
-		{"for another length", otherOb},
+		{"nil", data, nil},
+		{"one byte short", data, ob[:len(ob)-1]},
+		{"one byte long", data, append(bytes.Clone(ob), 0)},
+		{"of a one-group blob", data, func() []byte { b, _ := bao.EncodeBuf(data[:GroupSize], Group, true); return b }()},
+		{"for another length", data, otherOb},
+		{"one group, for another length", small, smallOb},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -447,13 +450,14 @@ func testCommitVerifiedBadOutboard(t *testing.T, open func(t *testing.T) Store) 
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := w.Write(data); err != nil {
+			if _, err := w.Write(tc.data); err != nil {
 				t.Fatal(err)
 			}
-			if err := w.CommitVerified(cid.FromDigest(root), tc.ob); !errors.Is(err, ErrSizeMismatch) {
+			c := cid.Sum(tc.data)
+			if err := w.CommitVerified(c, tc.ob); !errors.Is(err, ErrSizeMismatch) {
 				t.Fatalf("CommitVerified = %v, want ErrSizeMismatch", err)
 			}
-			if _, ok := s.Has(cid.FromDigest(root)); ok {
+			if _, ok := s.Has(c); ok {
 				t.Error("blob stored despite a bad outboard")
 			}
 			checkContents(t, s, before)
@@ -704,144 +708,6 @@ func testAccounting(t *testing.T, open func(t *testing.T) Store) {
 	})
 }
 
-func testConcurrentCommits(t *testing.T, open func(t *testing.T) Store) {
-	const n = 32
-	s := open(t)
-	blobs := make([][]byte, n)
-	want := make(map[cid.CID]int64)
-	for i := range blobs {
-		blobs[i] = blobOf(GroupSize+i*1000, uint64(200+i))
-		want[cid.Sum(blobs[i])] = int64(len(blobs[i]))
-	}
-	var (
-		start = make(chan struct{})
-		wg    sync.WaitGroup
-		errs  = make([]error, n)
-	)
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			w, err := s.Create()
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			if err := writeInPieces(w, blobs[i]); err != nil {
-				errs[i] = err
-				return
-			}
-			errs[i] = w.Commit(cid.Sum(blobs[i]), int64(len(blobs[i])))
-		})
-	}
-	close(start)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("commit %d: %v", i, err)
-		}
-	}
-	checkContents(t, s, contents{n, sum(want), want})
-	for _, b := range blobs {
-		checkBlob(t, s, cid.Sum(b), b)
-	}
-}
-
-// testConcurrentDuplicateCommits commits the same blob from several
-// writers at once, as when two gateways upload identical content or a
-// peer fetch races an upload: every commit succeeds, the blob is intact
-// and counted once. Several rounds, since the interleaving is up to the
-// scheduler; half the writers use CommitVerified.
-func testConcurrentDuplicateCommits(t *testing.T, open func(t *testing.T) Store) {
-	const rounds, n = 10, 16
-	s := open(t)
-	want := make(map[cid.CID]int64)
-	for round := range rounds {
-		data := blobOf(4*GroupSize+1, uint64(300+round))
-		ob, _ := bao.EncodeBuf(data, Group, true)
-		c := cid.Sum(data)
-		writers := make([]Writer, n)
-		for i := range writers {
-			w, err := s.Create()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := w.Write(data); err != nil {
-				t.Fatal(err)
-			}
-			writers[i] = w
-		}
-		var (
-			start = make(chan struct{})
-			wg    sync.WaitGroup
-			errs  = make([]error, n)
-		)
-		for i, w := range writers {
-			wg.Go(func() {
-				<-start
-				if i%2 == 0 {
-					errs[i] = w.Commit(c, int64(len(data)))
-				} else {
-					errs[i] = w.CommitVerified(c, ob)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Errorf("round %d, commit %d: %v", round, i, err)
-			}
-		}
-		want[c] = int64(len(data))
-		checkBlob(t, s, c, data)
-		checkContents(t, s, contents{int64(len(want)), sum(want), want})
-	}
-}
-
-// testConcurrentCommitAndRemove commits and removes a few blobs from many
-// goroutines at once; in the end the store agrees with itself.
-func testConcurrentCommitAndRemove(t *testing.T, open func(t *testing.T) Store) {
-	s := open(t)
-	blobs := make([][]byte, 6)
-	for i := range blobs {
-		blobs[i] = blobOf(i*GroupSize/2, uint64(80+i))
-	}
-	var wg sync.WaitGroup
-	for g := range 16 {
-		wg.Go(func() {
-			r := rand.New(rand.NewPCG(uint64(g), 0))
-			for range 25 {
-				data := blobs[r.IntN(len(blobs))]
-				if r.IntN(2) == 0 {
-					if err := s.Remove(cid.Sum(data)); err != nil && !errors.Is(err, ErrNotFound) {
-						t.Errorf("Remove: %v", err)
-					}
-					continue
-				}
-				w, err := s.Create()
-				if err != nil {
-					t.Errorf("Create: %v", err)
-					return
-				}
-				if _, err := w.Write(data); err != nil {
-					t.Errorf("Write: %v", err)
-				}
-				if err := w.Commit(cid.Sum(data), int64(len(data))); err != nil {
-					t.Errorf("Commit: %v", err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	got := contentsOf(t, s)
-	checkConsistent(t, s, got)
-	for _, data := range blobs {
-		if _, ok := got.blobs[cid.Sum(data)]; ok {
-			checkBlob(t, s, cid.Sum(data), data)
-		}
-	}
-}
-
 func testSpace(t *testing.T, open func(t *testing.T) Store) {
 	s := open(t)
 	for range 2 {
@@ -853,85 +719,5 @@ func testSpace(t *testing.T, open func(t *testing.T) Store) {
 			t.Errorf("Space = capacity %d, free %d; want capacity >= free >= 0, capacity > 0", capacity, free)
 		}
 		commit(t, s, blobOf(GroupSize, 90))
-	}
-}
-
-// testNoSpace checks a store with a few MiB free: a blob larger than the
-// free space fails with ErrNoSpace in Write or Commit, gives its space
-// back at once, leaves nothing behind and the stored blobs readable, and
-// a removal makes room for new blobs.
-func testNoSpace(t *testing.T, s Store) {
-	old := make(map[cid.CID][]byte)
-	for i := range 3 {
-		data := blobOf(64<<10, uint64(500+i))
-		old[commit(t, s, data)] = data
-	}
-	before := contentsOf(t, s)
-	_, free, err := s.Space()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if free <= 0 || free > 64<<20 {
-		t.Fatalf("setup: %d bytes free, want a few MiB", free)
-	}
-
-	big := blobOf(int(free)+1<<20, 510)
-	w, err := s.Create()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var werr error
-	for p := big; len(p) > 0 && werr == nil; {
-		k := min(len(p), 64<<10)
-		_, werr = w.Write(p[:k])
-		p = p[k:]
-	}
-	if werr != nil {
-		if !errors.Is(werr, ErrNoSpace) {
-			t.Fatalf("Write past the free space = %v, want ErrNoSpace", werr)
-		}
-		t.Logf("Write failed: %v", werr)
-		// The writer gave its space back before anyone aborted it: half
-		// the free space fits.
-		half := blobOf(int(free/2), 511)
-		c := commit(t, s, half)
-		checkBlob(t, s, c, half)
-		if err := s.Remove(c); err != nil {
-			t.Fatal(err)
-		}
-		// And it stays failed.
-		if _, err := w.Write([]byte{1}); !errors.Is(err, ErrNoSpace) {
-			t.Errorf("Write after ErrNoSpace = %v, want ErrNoSpace again", err)
-		}
-		if err := w.Commit(cid.Sum(big), int64(len(big))); !errors.Is(err, ErrNoSpace) {
-			t.Errorf("Commit after ErrNoSpace = %v, want ErrNoSpace again", err)
-		}
-	} else if err := w.Commit(cid.Sum(big), int64(len(big))); !errors.Is(err, ErrNoSpace) {
-		t.Fatalf("Commit of a blob larger than the free space = %v, want ErrNoSpace", err)
-	} else {
-		t.Logf("Commit failed: %v", err)
-	}
-	w.Abort()
-	if _, ok := s.Has(cid.Sum(big)); ok {
-		t.Error("the blob that did not fit is stored")
-	}
-	checkContents(t, s, before)
-	for c, data := range old {
-		checkBlob(t, s, c, data)
-	}
-
-	// A removal makes room, and small blobs commit again.
-	for c := range old {
-		if err := s.Remove(c); err != nil {
-			t.Fatal(err)
-		}
-		delete(old, c)
-		break
-	}
-	small := blobOf(1000, 512)
-	c := commit(t, s, small)
-	checkBlob(t, s, c, small)
-	for c, data := range old {
-		checkBlob(t, s, c, data)
 	}
 }

@@ -17,7 +17,10 @@ import (
 type Disk struct {
 	root  *os.Root // the store's directory
 	blobs *os.Root // its blobs/
-	tmp   *os.File // its tmp/, which holds the writers' temp files
+	// tmp holds tmp/0 ... tmp/f, where writers keep their temp files:
+	// spread over 16 directories, as every create in a directory and
+	// every rename out of it takes that directory's lock.
+	tmp   [16]*os.File
 	count atomic.Int64
 	used  atomic.Int64
 	locks digestLocks
@@ -50,8 +53,10 @@ func OpenDisk(dir string) (*Disk, error) {
 // Close releases the store's directory handles.
 func (d *Disk) Close() error {
 	var errs []error
-	if d.tmp != nil {
-		errs = append(errs, d.tmp.Close())
+	for _, f := range d.tmp {
+		if f != nil {
+			errs = append(errs, f.Close())
+		}
 	}
 	if d.blobs != nil {
 		errs = append(errs, d.blobs.Close())
@@ -75,8 +80,14 @@ func (d *Disk) recover() error {
 	if d.blobs, err = d.root.OpenRoot("blobs"); err != nil {
 		return err
 	}
-	if d.tmp, err = d.root.Open("tmp"); err != nil {
-		return err
+	for i := range d.tmp {
+		name := fmt.Sprintf("tmp/%x", i)
+		if err := d.root.Mkdir(name, 0o700); err != nil {
+			return err
+		}
+		if d.tmp[i], err = d.root.Open(name); err != nil {
+			return err
+		}
 	}
 	var count, used int64
 	err = d.shards(func(prefix [2]byte, dir *os.File, entries []fs.DirEntry) error {
@@ -86,7 +97,9 @@ func (d *Disk) recover() error {
 		for _, e := range entries {
 			if dg, ob, ok := parseName(e.Name()); ok && !ob && inShard(dg, prefix) {
 				size, err := statAt(dir, e.Name())
-				if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue // not a regular file; left alone
+				} else if err != nil {
 					return err
 				}
 				sizes[dg] = size
@@ -114,7 +127,7 @@ func (d *Disk) recover() error {
 	}
 	d.count.Store(count)
 	d.used.Store(used)
-	err = control(d.tmp, func(fd int) error { return unix.Syncfs(fd) })
+	err = control(d.tmp[0], func(fd int) error { return unix.Syncfs(fd) })
 	if err != nil {
 		return fmt.Errorf("store: syncfs: %w", err)
 	}
@@ -132,7 +145,7 @@ func (d *Disk) Used() int64 { return d.used.Load() }
 // for an unprivileged user.
 func (d *Disk) Space() (capacity, free int64, err error) {
 	var st unix.Statfs_t
-	if err := control(d.tmp, func(fd int) error { return unix.Fstatfs(fd, &st) }); err != nil {
+	if err := control(d.tmp[0], func(fd int) error { return unix.Fstatfs(fd, &st) }); err != nil {
 		return 0, 0, fmt.Errorf("store: statfs: %w", err)
 	}
 	return int64(st.Blocks) * st.Bsize, int64(st.Bavail) * st.Bsize, nil

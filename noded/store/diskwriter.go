@@ -18,13 +18,14 @@ import (
 	"dstor/shared/cid"
 )
 
-// diskWriter receives one blob into a temp file in tmp/. One that is
+// diskWriter receives one blob into a temp file under tmp/. One that is
 // neither committed nor aborted (a crash) leaves a temp file there, which
 // the next start-up removes.
 type diskWriter struct {
 	d      *Disk
+	tmp    *os.File // the directory of the temp file, one of Disk.tmp
 	f      *os.File // the temp file, closed once the writer is done
-	name   string   // its name in tmp/
+	name   string   // its name in tmp
 	n      atomic.Int64
 	stored atomic.Pointer[cid.CID] // set by a successful commit; ReadAt then reads the stored blob
 	gone   atomic.Bool             // set when the temp file is discarded
@@ -37,16 +38,17 @@ type diskWriter struct {
 // errDiscarded is what ReadAt returns once the blob is aborted or failed.
 var errDiscarded = fmt.Errorf("store: blob was aborted or failed: %w", fs.ErrClosed)
 
-// Create starts a new blob in tmp/.
+// Create starts a new blob in a temp file under tmp/.
 func (d *Disk) Create() (Writer, error) {
 	var r [12]byte
 	rand.Read(r[:])
 	name := hex.EncodeToString(r[:])
-	f, err := openAt(d.tmp, name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, 0o600)
+	tmp := d.tmp[r[0]%16]
+	f, err := openAt(tmp, name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, 0o600)
 	if err != nil {
 		return nil, noSpace(err)
 	}
-	return &diskWriter{d: d, f: f, name: name}, nil
+	return &diskWriter{d: d, tmp: tmp, f: f, name: name}, nil
 }
 
 // Write appends blob bytes. A failed write (ENOSPC above all) discards the
@@ -133,9 +135,9 @@ func (w *diskWriter) fail(err error) error {
 func (w *diskWriter) discard() {
 	w.gone.Store(true)
 	w.f.Close()
-	unlinkAt(w.d.tmp, w.name)
+	unlinkAt(w.tmp, w.name)
 	if w.obTemp {
-		unlinkAt(w.d.tmp, w.name+".obao")
+		unlinkAt(w.tmp, w.name+".obao")
 	}
 }
 
@@ -221,7 +223,7 @@ func (w *diskWriter) place(c cid.CID, ob []byte) error {
 		if err := w.writeOutboard(ob); err != nil {
 			return w.fail(err)
 		}
-		if err := renameAt(w.d.tmp, w.name+".obao", dir, name+".obao"); err != nil {
+		if err := renameAt(w.tmp, w.name+".obao", dir, name+".obao"); err != nil {
 			return w.fail(noSpace(err))
 		}
 	}
@@ -231,7 +233,7 @@ func (w *diskWriter) place(c cid.CID, ob []byte) error {
 			unlinkAt(dir, name+".obao")
 		}
 	}
-	if err := renameAt(w.d.tmp, w.name, dir, name); err != nil {
+	if err := renameAt(w.tmp, w.name, dir, name); err != nil {
 		unplace()
 		return w.fail(noSpace(err))
 	}
@@ -259,7 +261,7 @@ func (w *diskWriter) finish(c cid.CID) {
 
 // writeOutboard writes ob to the outboard's temp file and fsyncs it.
 func (w *diskWriter) writeOutboard(ob []byte) error {
-	f, err := openAt(w.d.tmp, w.name+".obao", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o600)
+	f, err := openAt(w.tmp, w.name+".obao", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o600)
 	if err != nil {
 		return noSpace(err)
 	}

@@ -8,7 +8,8 @@ import (
 )
 
 // ErrNoSpace means the filesystem (or a memory store's capacity) is full.
-// A write that hits it leaves nothing behind.
+// A write that hits it leaves nothing behind. Disk wraps the cause too
+// (syscall.ENOSPC or EDQUOT).
 var ErrNoSpace = errors.New("store: no space left")
 
 // Store keeps a node's blobs, each beside its Bao outboard tree. Disk and
@@ -47,7 +48,8 @@ type Store interface {
 // ReadAt while the blob is being received.
 //
 // Write, Commit, CommitVerified and Abort may be called from different
-// goroutines but are serialised; Len and ReadAt never wait for them.
+// goroutines but are serialised; Len and ReadAt may be called at any time,
+// concurrently with them (Disk's never wait for them).
 // A writer is done after a commit (successful or not), an Abort or a
 // failed Write: a failure discards the blob at once (a Write that hits
 // ErrNoSpace frees its space before it returns) and later calls return

@@ -11,7 +11,7 @@
 // by a single path element (a digest in hex, a random temp name) relative
 // to those directory handles.
 //
-// A blob is written to a temp file in tmp/. Commit checks its length and
+// A blob is written to a temp file under tmp/. Commit checks its length and
 // BLAKE3 root against the CID, fsyncs it, writes and fsyncs the outboard
 // (if it has a file),
 // creates the shard directories (fsyncing the parent of each new one),

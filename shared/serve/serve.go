@@ -43,7 +43,7 @@ type Server struct {
 	// Logger is optional.
 	Logger *slog.Logger
 
-	udp  net.PacketConn
+	udp  *net.UDPConn
 	tcp  net.Listener
 	ql   *quic.Listener
 	h3   *http3.Server
@@ -63,7 +63,7 @@ func (s *Server) Listen(addr string) error {
 		return err
 	}
 	for range 20 {
-		udp, err := net.ListenPacket("udp", net.JoinHostPort(host, port))
+		udp, err := wire.ListenUDP(net.JoinHostPort(host, port))
 		if err != nil {
 			return err
 		}

@@ -197,17 +197,7 @@ func TestDiskFull(t *testing.T) {
 	if resp, _ := do(t, n.HTTPClient(), http.MethodGet, n.GatewayURL+"/v1/pins/"+cid.Sum(big).String(), nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("failed upload left a pin: %s", resp.Status)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ents, _ := os.ReadDir(filepath.Join(small, "tmp"))
-		if len(ents) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("partial files left on the full node: %v", ents)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(t, "no partial file on the full node", func() bool { return len(filesIn(t, filepath.Join(small, "tmp"))) == 0 })
 	status, got := readRange(t, n.HTTPClient(), nd.URL()+"/ipfs/"+oldID.String(), 0, len(old))
 	if status != http.StatusOK || !bytes.Equal(got, old) {
 		t.Fatalf("old blob after the failed upload: %d, %d bytes", status, len(got))
@@ -258,4 +248,23 @@ func TestReserve(t *testing.T) {
 	if _, err := up.Commit(cid.Sum([]byte("hello"))); !errors.Is(err, wire.ErrNoSpace) {
 		t.Fatalf("direct put to the full node: %v, want a no-space error", err)
 	}
+}
+
+// filesIn lists the regular files under dir, at any depth.
+func filesIn(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.Type().IsRegular() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -31,6 +31,7 @@ type Client struct {
 	cert tls.Certificate
 	pool *x509.CertPool
 	conf *quic.Config
+	tr   *quic.Transport // one UDP socket for every outgoing connection
 
 	mu    sync.Mutex
 	conns map[Target]*quic.Conn
@@ -56,11 +57,12 @@ func QUICConfig() *quic.Config {
 const DialTimeout = 3 * time.Second
 
 // NewClient returns a client that authenticates with cert and trusts pool.
+// Its connections share one UDP socket, opened on first use.
 func NewClient(cert tls.Certificate, pool *x509.CertPool) *Client {
 	return &Client{cert: cert, pool: pool, conf: QUICConfig(), conns: make(map[Target]*quic.Conn)}
 }
 
-// Close closes every pooled connection.
+// Close closes every pooled connection and the socket.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -68,7 +70,26 @@ func (c *Client) Close() error {
 		conn.CloseWithError(0, "client closed")
 		delete(c.conns, t)
 	}
+	if c.tr != nil {
+		c.tr.Close()
+		c.tr.Conn.Close()
+		c.tr = nil
+	}
 	return nil
+}
+
+// transport opens the client's socket on first use.
+func (c *Client) transport() (*quic.Transport, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tr == nil {
+		udp, err := ListenUDP(":0")
+		if err != nil {
+			return nil, err
+		}
+		c.tr = &quic.Transport{Conn: udp}
+	}
+	return c.tr, nil
 }
 
 // Forget drops the pooled connection to t, so the next request redials.
@@ -90,9 +111,17 @@ func (c *Client) conn(ctx context.Context, t Target) (*quic.Conn, error) {
 		return conn, nil
 	}
 	tc := identity.ClientConfig(c.cert, c.pool, ALPN, t.Peer)
+	tr, err := c.transport()
+	if err != nil {
+		return nil, err
+	}
+	ua, err := net.ResolveUDPAddr("udp", t.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s %s: %w", t.Peer.Role, t.Addr, err)
+	}
 	dctx, cancel := context.WithTimeout(ctx, DialTimeout)
 	defer cancel()
-	conn, err := quic.DialAddr(dctx, t.Addr, tc, c.conf)
+	conn, err = tr.Dial(dctx, ua, tc, c.conf)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s %s: %w", t.Peer.Role, t.Addr, err)
 	}
