@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -104,9 +103,11 @@ func (n *Node) fetch(ctx context.Context, t *transfer) error {
 }
 
 // fetchFrom streams the blob from one holder into a new temp blob. The
-// outboard and the bytes come on two streams opened at once, and Bao
-// decoding consumes both as they arrive, so the first verified group is
-// out one round trip after the request.
+// outboard and the bytes come on two streams opened at once, so the first
+// verified group is out one round trip after the request. The outboard
+// stream is drained into memory as fast as it arrives, whatever Bao
+// decoding needs yet: unread, it would hold the connection's flow-control
+// credit and stall the bytes that decoding waits for.
 func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size int64) error {
 	u, err := url.Parse(h.URL)
 	if err != nil {
@@ -145,18 +146,87 @@ func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size i
 		return err
 	}
 	t.swap(w)
-	tree := bytes.NewBuffer(make([]byte, 0, want))
-	ok, err := bao.Decode(&progress{t: t, w: w}, body, io.TeeReader(o.b, tree), proof.Group, t.id.Digest())
+	tree := drain(o.b, want)
+	ok, err := bao.Decode(&progress{t: t, w: w}, body, tree, proof.Group, t.id.Digest())
 	if err == nil && !ok {
 		err = fmt.Errorf("%w: bytes from the peer", proof.ErrMismatch)
 	}
-	if err == nil && int64(tree.Len()) != want {
-		err = fmt.Errorf("%w: outboard of %d bytes read, want %d", proof.ErrMismatch, tree.Len(), want)
-	}
 	if err == nil {
-		err = w.CommitVerified(t.id, tree.Bytes())
+		var ob []byte
+		if ob, err = tree.all(); err == nil {
+			err = w.CommitVerified(t.id, ob)
+		}
 	}
 	return err
+}
+
+// drained is a stream being read into memory by its own goroutine; Read
+// hands out what has arrived, waiting for more as needed.
+type drained struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	buf  []byte
+	off  int // read position
+	done bool
+	err  error
+}
+
+// drain starts reading exactly size bytes of r into memory.
+func drain(r io.Reader, size int64) *drained {
+	d := &drained{buf: make([]byte, 0, size)}
+	d.cond = sync.NewCond(&d.mu)
+	go func() {
+		var err error
+		for err == nil && len(d.buf) < cap(d.buf) {
+			var k int
+			k, err = r.Read(d.buf[len(d.buf):cap(d.buf)])
+			d.mu.Lock()
+			d.buf = d.buf[:len(d.buf)+k]
+			d.mu.Unlock()
+			d.cond.Broadcast()
+		}
+		if err == io.EOF && len(d.buf) < cap(d.buf) {
+			err = io.ErrUnexpectedEOF
+		}
+		d.mu.Lock()
+		d.done = true
+		if err != io.EOF {
+			d.err = err
+		}
+		d.mu.Unlock()
+		d.cond.Broadcast()
+	}()
+	return d
+}
+
+func (d *drained) Read(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for d.off >= len(d.buf) && !d.done {
+		d.cond.Wait()
+	}
+	if d.off >= len(d.buf) {
+		if d.err != nil {
+			return 0, d.err
+		}
+		return 0, io.EOF
+	}
+	k := copy(p, d.buf[d.off:])
+	d.off += k
+	return k, nil
+}
+
+// all waits for the whole stream and returns it.
+func (d *drained) all() ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for !d.done {
+		d.cond.Wait()
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return d.buf, nil
 }
 
 // progress writes verified groups to the temp blob and wakes readers.

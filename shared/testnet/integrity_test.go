@@ -268,3 +268,22 @@ func filesIn(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// TestPeerFetchLarge: a fetch whose outboard is larger than QUIC's initial
+// connection window (a blob of a few hundred MiB) completes: the outboard
+// stream must not hold the credit the bytes' stream needs.
+func TestPeerFetchLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves a 200 MiB blob")
+	}
+	n := Start(t, Options{Regions: []string{"r1", "r2"}, NodesPerRegion: 1, Replicas: 1, CacheBytes: -1})
+	data := blob(90, 200<<20)
+	id := MustParse(t, n.Upload(t, data).CID)
+	_, others := n.Holders(t, id.String())
+	c := n.HTTPClient()
+	c.Timeout = time.Minute
+	status, got := readRange(t, c, others[0].URL()+"/ipfs/"+id.String(), 0, len(data))
+	if status != http.StatusOK || !bytes.Equal(got, data) {
+		t.Fatalf("peer fetch of 200 MiB: status %d, %d bytes, equal %v", status, len(got), bytes.Equal(got, data))
+	}
+}
