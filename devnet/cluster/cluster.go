@@ -212,6 +212,9 @@ func (c *Cluster) launch(p *Proc) error {
 		out = io.MultiWriter(logf, &prefixWriter{mu: &c.logs, w: c.cfg.Logs, prefix: p.Name + " | "})
 	}
 	cmd.Stdout, cmd.Stderr = out, out
+	// Daemons die with the launcher, even one killed without a chance to
+	// stop them (a test binary killed on timeout, kill -9 of devnet).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return err
