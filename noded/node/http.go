@@ -41,13 +41,13 @@ func (n *Node) serveBlob(w http.ResponseWriter, r *http.Request) {
 		httpblob.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if _, err := httpblob.Format(r); err != nil {
-		httpblob.Error(w, http.StatusBadRequest, err.Error())
-		return
-	}
 	if data, ok := n.cache.get(id); ok {
 		n.serve(w, r, id, int64(len(data)), httpblob.Bytes(data))
 		return
+	}
+	if _, err := httpblob.Format(r); err != nil {
+		httpblob.Error(w, http.StatusBadRequest, err.Error())
+		return // before any disk read or peer fetch
 	}
 	if size, ok := n.store.Has(id); ok {
 		src, err := n.local(r.Context(), id, size, r.Method == http.MethodGet)

@@ -45,17 +45,21 @@ var ErrBadFormat = errors.New("unsupported format")
 // ?format=raw or an Accept of application/vnd.ipld.raw, else
 // application/octet-stream. Other formats (car, dag-json, ...) are errors.
 func Format(r *http.Request) (string, error) {
-	switch f := r.URL.Query().Get("format"); f {
-	case "":
-	case "raw":
-		return RawType, nil
-	default:
-		return "", fmt.Errorf("%w %q: dStor serves raw blocks (format=raw)", ErrBadFormat, f)
-	}
-	for _, a := range strings.Split(r.Header.Get("Accept"), ",") {
-		mt, _, _ := strings.Cut(a, ";")
-		if strings.TrimSpace(mt) == RawType {
+	if r.URL.RawQuery != "" {
+		switch f := r.URL.Query().Get("format"); f {
+		case "":
+		case "raw":
 			return RawType, nil
+		default:
+			return "", fmt.Errorf("%w %q: dStor serves raw blocks (format=raw)", ErrBadFormat, f)
+		}
+	}
+	if accept := r.Header.Get("Accept"); strings.Contains(accept, RawType) {
+		for _, a := range strings.Split(accept, ",") {
+			mt, _, _ := strings.Cut(a, ";")
+			if strings.TrimSpace(mt) == RawType {
+				return RawType, nil
+			}
 		}
 	}
 	return "application/octet-stream", nil
@@ -135,6 +139,10 @@ func Serve(w http.ResponseWriter, r *http.Request, c cid.CID, size int64, src So
 		return int64(n), nil
 	}
 	out := &lazyWriter{w: w, status: status, buf: bufPool.Get().(*[]byte)}
+	// A long body starts at once (time to first byte); a short one is
+	// held whole, so a source failing anywhere in it has sent nothing and
+	// the caller can still answer from elsewhere.
+	out.eager = length > int64(len(*out.buf))
 	defer bufPool.Put(out.buf)
 	err = src.WriteRange(out, start, length)
 	if err == nil {
@@ -152,11 +160,13 @@ func Serve(w http.ResponseWriter, r *http.Request, c cid.CID, size int64, src So
 	return out.sent, nil
 }
 
-// lazyWriter sends the status with the first bytes and coalesces the
-// source's writes (a verifier writes 16 KiB groups) into large ones.
+// lazyWriter sends the status with the first bytes (at once if eager) and
+// coalesces the source's writes (a verifier writes 16 KiB groups) into
+// large ones.
 type lazyWriter struct {
 	w       http.ResponseWriter
 	status  int
+	eager   bool
 	started bool
 	buf     *[]byte
 	n       int
@@ -164,6 +174,19 @@ type lazyWriter struct {
 }
 
 func (l *lazyWriter) Write(p []byte) (int, error) {
+	if l.eager && !l.started {
+		l.started = true
+		l.w.WriteHeader(l.status)
+		k, err := l.w.Write(p)
+		l.sent += int64(k)
+		if err == nil {
+			err = http.NewResponseController(l.w).Flush()
+			if errors.Is(err, http.ErrNotSupported) {
+				err = nil
+			}
+		}
+		return k, err
+	}
 	if l.n+len(p) > len(*l.buf) {
 		if err := l.flush(); err != nil {
 			return 0, err
@@ -179,7 +202,7 @@ func (l *lazyWriter) Write(p []byte) (int, error) {
 }
 
 func (l *lazyWriter) flush() error {
-	if !l.started {
+	if l.eager && !l.started {
 		l.started = true
 		l.w.WriteHeader(l.status)
 	}
