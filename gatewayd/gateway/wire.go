@@ -9,7 +9,14 @@ import (
 )
 
 func (g *Gateway) wireMux() wire.Mux {
-	return wire.Mux{wire.OpHolders: g.handleHolders, wire.OpReport: g.handleReport}
+	return wire.Mux{wire.OpPing: g.handlePing, wire.OpHolders: g.handleHolders, wire.OpReport: g.handleReport}
+}
+
+// handlePing answers a ping with the gateway's id and region; nodes use it
+// to keep a warm connection for holder lookups.
+func (g *Gateway) handlePing(req *wire.Request) error {
+	_, err := req.Reply(wire.Status{ID: g.id, Region: g.cfg.Region})
+	return err
 }
 
 // handleHolders tells a node where a blob is: live holders first, so a

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 
@@ -138,6 +139,13 @@ func (n *Node) Run(ctx context.Context) error {
 			n.scrubLoop(bgCtx)
 		}()
 	}
+	// A warm connection to the gateway: the first miss then costs no
+	// handshake before the holder lookup (keep-alives hold it open).
+	n.background(func(ctx context.Context) {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		n.client.Ping(pctx, n.gateway)
+	})
 	n.log.Info("node serving", "id", n.id, "region", n.cfg.Region, "url", n.url, "blobs", n.store.Count())
 	close(n.ready)
 	err = n.srv.Serve(ctx)
