@@ -18,10 +18,12 @@ import (
 	"dstor/shared/wire"
 )
 
-// Peer fetch limits: the whole transfer, and the gateway's answer.
+// Peer fetch limits: the whole transfer, the gateway's answer, and a
+// holder that stops sending (the next holder takes over).
 const (
 	fetchTimeout   = 10 * time.Minute
 	holdersTimeout = 5 * time.Second
+	peerStall      = 15 * time.Second
 )
 
 // transfer is one peer fetch of a blob this node lacks, shared by every
@@ -147,7 +149,7 @@ func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size i
 	}
 	t.swap(w)
 	tree := drain(o.b, want)
-	ok, err := bao.Decode(&progress{t: t, w: w}, body, tree, proof.Group, t.id.Digest())
+	ok, err := bao.Decode(&progress{t: t, w: w}, &stallReader{body}, tree, proof.Group, t.id.Digest())
 	if err == nil && !ok {
 		err = fmt.Errorf("%w: bytes from the peer", proof.ErrMismatch)
 	}
@@ -158,6 +160,14 @@ func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size i
 		}
 	}
 	return err
+}
+
+// stallReader fails a read that waits longer than peerStall for bytes.
+type stallReader struct{ b *wire.Body }
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	s.b.SetReadDeadline(time.Now().Add(peerStall))
+	return s.b.Read(p)
 }
 
 // drained is a stream being read into memory by its own goroutine; Read

@@ -233,6 +233,9 @@ type Body struct {
 
 func (b *Body) Read(p []byte) (int, error) { return b.r.Read(p) }
 
+// SetReadDeadline bounds the next reads of the body.
+func (b *Body) SetReadDeadline(t time.Time) error { return b.s.SetReadDeadline(t) }
+
 // Close abandons whatever was not read.
 func (b *Body) Close() error {
 	b.s.CancelRead(0)
