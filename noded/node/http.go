@@ -83,6 +83,7 @@ func (n *Node) serveBlob(w http.ResponseWriter, r *http.Request) {
 
 // serve answers from src, counting the bytes that leave.
 func (n *Node) serve(w http.ResponseWriter, r *http.Request, id cid.CID, size int64, src httpblob.Source) error {
+	n.date.Set(w.Header())
 	sent, err := httpblob.Serve(w, r, id, size, src)
 	n.served.Add(sent)
 	return err

@@ -18,6 +18,7 @@ import (
 
 	"dstor/noded/store"
 	"dstor/shared/cid"
+	"dstor/shared/httpblob"
 	"dstor/shared/identity"
 	"dstor/shared/serve"
 	"dstor/shared/wire"
@@ -38,6 +39,7 @@ type Node struct {
 	gateway wire.Target
 	loads   singleflight.Group // disk reads into the cache, one per CID
 	rtts    rttTable
+	date    httpblob.DateCache
 	bufPools
 
 	mu        sync.Mutex

@@ -2,7 +2,9 @@ package httpblob
 
 import (
 	"errors"
+	"net/http"
 	"testing"
+	"time"
 )
 
 func TestParseRange(t *testing.T) {
@@ -63,4 +65,17 @@ func FuzzParseRange(f *testing.F) {
 			t.Fatalf("ParseRange(%q, %d) = %d+%d outside the blob", h, size, s, l)
 		}
 	})
+}
+
+func TestDateCache(t *testing.T) {
+	var d DateCache
+	h := http.Header{}
+	d.Set(h)
+	got, err := http.ParseTime(h.Get("Date"))
+	if err != nil {
+		t.Fatalf("Date %q: %v", h.Get("Date"), err)
+	}
+	if diff := time.Since(got); diff < -time.Second || diff > 2*time.Second {
+		t.Fatalf("Date %v is %v away from now", got, diff)
+	}
 }
