@@ -278,7 +278,7 @@ func (c *Cluster) waitHealthy(ctx context.Context) error {
 	})
 }
 
-// Nodes returns the gateway's GET /v1/nodes.
+// NodesView returns the gateway's GET /v1/nodes.
 func (c *Cluster) NodesView() ([]api.Node, error) {
 	hc, err := c.HTTPClient()
 	if err != nil {

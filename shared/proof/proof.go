@@ -54,9 +54,6 @@ func NewVerifier(root [32]byte, size int64, ob io.ReaderAt, obSize int64) (*Veri
 	return &Verifier{root: bytesToCV(root[:]), size: size, ob: ob}, nil
 }
 
-// Size is the blob's length.
-func (v *Verifier) Size() int64 { return v.size }
-
 // Range writes bytes [off, off+n) of the blob, read from data, to dst. It
 // verifies each group covering the range before writing any of its bytes;
 // at the first mismatch it stops with an error wrapping ErrMismatch, so dst
