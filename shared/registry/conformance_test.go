@@ -13,10 +13,19 @@ import (
 	"time"
 )
 
-// runConformance runs the backend-independent Registry test suite. open must
-// return a fresh, empty Registry for each call; it is called once per
-// subtest and should register cleanup (Close) with t.
-func runConformance(t *testing.T, open func(t *testing.T) Registry) {
+// backend opens registries of one implementation for the conformance suite.
+// Both functions are called once per subtest and register cleanup (Close)
+// with t.
+type backend struct {
+	// open returns a new, empty Registry.
+	open func(t *testing.T) Registry
+	// openPair returns two handles on one new, empty database, as two
+	// processes sharing it would have.
+	openPair func(t *testing.T) (Registry, Registry)
+}
+
+// runConformance runs the backend-independent Registry test suite.
+func runConformance(t *testing.T, b backend) {
 	t.Helper()
 	tests := []struct {
 		name string
@@ -32,10 +41,29 @@ func runConformance(t *testing.T, open func(t *testing.T) Registry) {
 		{"RecordPinHolders", testRecordPinHolders},
 		{"Pin", testPin},
 		{"ConcurrentRecordPin", testConcurrentRecordPin},
+		{"NodeOperator", testNodeOperator},
+		{"SetReplicas", testSetReplicas},
+		{"SetPinStatus", testSetPinStatus},
+		{"SetHolderStatus", testSetHolderStatus},
+		{"RemoveHolder", testRemoveHolder},
+		{"RecordPinCommitsHolders", testRecordPinCommitsHolders},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(t, open(t))
+			tc.fn(t, b.open(t))
+		})
+	}
+	pairTests := []struct {
+		name string
+		fn   func(t *testing.T, a, b Registry)
+	}{
+		{"TwoHandles", testTwoHandles},
+		{"TwoHandlesConcurrentRecordPin", testTwoHandlesConcurrentRecordPin},
+	}
+	for _, tc := range pairTests {
+		t.Run(tc.name, func(t *testing.T) {
+			r1, r2 := b.openPair(t)
+			tc.fn(t, r1, r2)
 		})
 	}
 }
@@ -76,6 +104,11 @@ func mustPin(t *testing.T, r Registry, account, cid string, size int64, holders 
 		t.Fatalf("RecordPin(%q, %q, %d, %v): %v", account, cid, size, holders, err)
 	}
 	return created
+}
+
+// sameHolder reports whether a and b agree on everything but UpdatedAt.
+func sameHolder(a, b Holder) bool {
+	return a.NodeID == b.NodeID && a.Region == b.Region && a.URL == b.URL && a.Status == b.Status
 }
 
 // holderIDs returns the node ids of info's holders, in order.
@@ -468,8 +501,8 @@ func testRecordPinHolders(t *testing.T, r Registry) {
 		if err != nil {
 			t.Fatalf("Pin: %v", err)
 		}
-		want := Holder{NodeID: "n2", Region: "moved", URL: "https://new:1"}
-		if len(info.Holders) != 4 || info.Holders[1] != want {
+		want := Holder{NodeID: "n2", Region: "moved", URL: "https://new:1", Status: StatusPinned}
+		if len(info.Holders) != 4 || !sameHolder(info.Holders[1], want) {
 			t.Fatalf("holders = %+v, want [1] = %+v", info.Holders, want)
 		}
 	})
@@ -499,9 +532,14 @@ func testPin(t *testing.T, r Registry) {
 		t.Fatalf("Pin: %v", err)
 	}
 	want := PinInfo{CID: "cid-p", Size: 1234, Status: "pinned",
-		Holders: []Holder{{NodeID: "node-1", Region: "eu", URL: "https://node-1.example:4433"}}}
-	if info.CID != want.CID || info.Size != want.Size || info.Status != want.Status || !slices.Equal(info.Holders, want.Holders) {
+		Holders: []Holder{{NodeID: "node-1", Region: "eu", URL: "https://node-1.example:4433", Status: "pinned"}}}
+	if info.CID != want.CID || info.Size != want.Size || info.Status != want.Status || info.Replicas != 0 ||
+		!slices.EqualFunc(info.Holders, want.Holders, sameHolder) {
 		t.Fatalf("Pin = %+v, want %+v", info, want)
+	}
+	if h := info.Holders[0]; h.UpdatedAt.Before(t0.Add(-time.Second)) || h.UpdatedAt.After(t1) ||
+		h.UpdatedAt.Location() != time.UTC {
+		t.Fatalf("holder UpdatedAt = %v, want UTC in [%v, %v]", h.UpdatedAt, t0, t1)
 	}
 	// CreatedAt is the earliest pin (alice's), not bob's later one.
 	if info.CreatedAt.Before(t0.Add(-time.Second)) || info.CreatedAt.After(t1) {

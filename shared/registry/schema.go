@@ -59,6 +59,14 @@ CREATE TABLE holders (
 );
 CREATE INDEX holders_node ON holders(node_id);
 `,
+		// Version 2: placement state. Existing holders are committed copies.
+		`
+ALTER TABLE nodes ADD COLUMN operator TEXT NOT NULL DEFAULT '';
+ALTER TABLE contents ADD COLUMN replicas BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE holders ADD COLUMN status TEXT NOT NULL DEFAULT 'pinned';
+ALTER TABLE holders ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
+UPDATE holders SET updated_at = added_at;
+`,
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"fmt"
 )
 
-// UpsertNode inserts or updates a node by ID (region, url, public key updated; JoinedAt kept).
+// UpsertNode inserts or updates a node by ID (region, url, public key, operator updated; JoinedAt kept).
 // n.JoinedAt is ignored: it is set to the current time on first insert.
 func (s *SQLite) UpsertNode(ctx context.Context, n Node) error {
 	if n.ID == "" {
@@ -19,10 +19,11 @@ func (s *SQLite) UpsertNode(ctx context.Context, n Node) error {
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO nodes (id, region, url, public_key, joined_at) VALUES ($1, $2, $3, $4, $5)
+			`INSERT INTO nodes (id, region, url, public_key, operator, joined_at) VALUES ($1, $2, $3, $4, $5, $6)
 			 ON CONFLICT (id) DO UPDATE SET
-			   region = excluded.region, url = excluded.url, public_key = excluded.public_key`,
-			n.ID, n.Region, n.URL, pub, nowNanos())
+			   region = excluded.region, url = excluded.url, public_key = excluded.public_key,
+			   operator = excluded.operator`,
+			n.ID, n.Region, n.URL, pub, n.Operator, nowNanos())
 		return err
 	})
 	if err != nil {
@@ -37,7 +38,7 @@ func (s *SQLite) Nodes(ctx context.Context) ([]Node, error) {
 	err := s.retry(ctx, func() error {
 		nodes = nil
 		rows, err := s.db.QueryContext(ctx,
-			`SELECT id, region, url, public_key, joined_at FROM nodes ORDER BY id`)
+			`SELECT id, region, url, public_key, operator, joined_at FROM nodes ORDER BY id`)
 		if err != nil {
 			return err
 		}
@@ -47,7 +48,7 @@ func (s *SQLite) Nodes(ctx context.Context) ([]Node, error) {
 				n      Node
 				joined int64
 			)
-			if err := rows.Scan(&n.ID, &n.Region, &n.URL, &n.PublicKey, &joined); err != nil {
+			if err := rows.Scan(&n.ID, &n.Region, &n.URL, &n.PublicKey, &n.Operator, &joined); err != nil {
 				return err
 			}
 			n.JoinedAt = fromNanos(joined)

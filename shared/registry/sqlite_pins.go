@@ -5,24 +5,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 )
 
 // RecordPin atomically records that account pinned cid of size bytes, held
 // by the given node ids. See Registry.RecordPin.
 func (s *SQLite) RecordPin(ctx context.Context, account, cid string, size int64, holders []string) (bool, error) {
-	if cid == "" {
-		return false, errors.New("registry: record pin: empty cid")
+	nodeIDs, err := checkPinArgs(cid, size, holders)
+	if err != nil {
+		return false, fmt.Errorf("registry: record pin %q: %w", cid, err)
 	}
-	if size < 0 {
-		return false, fmt.Errorf("registry: record pin %q: negative size %d", cid, size)
-	}
-	nodeIDs := slices.Clone(holders)
-	slices.Sort(nodeIDs)
-	nodeIDs = slices.Compact(nodeIDs)
 
 	var created bool
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		created = false
 		now := nowNanos()
 		if err := accountExists(ctx, tx, account); err != nil {
@@ -61,9 +55,10 @@ func (s *SQLite) RecordPin(ctx context.Context, account, cid string, size int64,
 		created = n == 1
 		for _, id := range nodeIDs {
 			if _, err := tx.ExecContext(ctx,
-				`INSERT INTO holders (cid, node_id, added_at) VALUES ($1, $2, $3)
-				 ON CONFLICT (cid, node_id) DO NOTHING`,
-				cid, id, now); err != nil {
+				`INSERT INTO holders (cid, node_id, added_at, status, updated_at) VALUES ($1, $2, $3, $4, $3)
+				 ON CONFLICT (cid, node_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at
+				 WHERE holders.status <> excluded.status`,
+				cid, id, now, StatusPinned); err != nil {
 				return err
 			}
 		}
@@ -83,7 +78,7 @@ func (s *SQLite) Pin(ctx context.Context, cid string) (PinInfo, error) {
 	err := s.retry(ctx, func() error {
 		info = PinInfo{}
 		rows, err := s.db.QueryContext(ctx,
-			`SELECT c.size, c.status, p.first_pin, h.node_id, n.region, n.url
+			`SELECT c.size, c.status, c.replicas, p.first_pin, h.node_id, n.region, n.url, h.status, h.updated_at
 			 FROM contents c
 			 JOIN (SELECT cid, MIN(created_at) AS first_pin FROM pins WHERE cid = $1 GROUP BY cid) p
 			   ON p.cid = c.cid
@@ -98,16 +93,19 @@ func (s *SQLite) Pin(ctx context.Context, cid string) (PinInfo, error) {
 		found := false
 		for rows.Next() {
 			var (
-				first                 int64
-				node, region, nodeURL sql.NullString
+				first                         int64
+				node, region, nodeURL, status sql.NullString
+				updated                       sql.NullInt64
 			)
-			if err := rows.Scan(&info.Size, &info.Status, &first, &node, &region, &nodeURL); err != nil {
+			if err := rows.Scan(&info.Size, &info.Status, &info.Replicas, &first,
+				&node, &region, &nodeURL, &status, &updated); err != nil {
 				return err
 			}
 			found = true
 			info.CreatedAt = fromNanos(first)
 			if node.Valid {
-				info.Holders = append(info.Holders, Holder{NodeID: node.String, Region: region.String, URL: nodeURL.String})
+				info.Holders = append(info.Holders, Holder{NodeID: node.String, Region: region.String,
+					URL: nodeURL.String, Status: status.String, UpdatedAt: fromNanos(updated.Int64)})
 			}
 		}
 		if err := rows.Err(); err != nil {

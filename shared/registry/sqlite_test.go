@@ -2,11 +2,10 @@ package registry
 
 import (
 	"context"
-	"errors"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 )
 
@@ -31,8 +30,14 @@ func openTestSQLite(t *testing.T, path string) *SQLite {
 }
 
 func TestSQLiteConformance(t *testing.T) {
-	runConformance(t, func(t *testing.T) Registry {
-		return openTestSQLite(t, filepath.Join(t.TempDir(), "registry.db"))
+	runConformance(t, backend{
+		open: func(t *testing.T) Registry {
+			return openTestSQLite(t, filepath.Join(t.TempDir(), "registry.db"))
+		},
+		openPair: func(t *testing.T) (Registry, Registry) {
+			path := filepath.Join(t.TempDir(), "shared.db")
+			return openTestSQLite(t, path), openTestSQLite(t, path)
+		},
 	})
 }
 
@@ -151,80 +156,48 @@ func TestSQLiteReopen(t *testing.T) {
 	}
 }
 
-func TestSQLiteTwoHandles(t *testing.T) {
+// TestSQLiteMigrateV1 checks that a database written by schema version 1
+// migrates with its data intact: holders become committed copies.
+func TestSQLiteMigrateV1(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "shared.db")
-	a := openTestSQLite(t, path)
-	b := openTestSQLite(t, path)
-
-	acctA, err := a.CreateAccount(ctx, "via-a")
+	path := filepath.Join(t.TempDir(), "v1.db")
+	db, err := sql.Open("sqlite", sqliteDSN(path))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Run("b sees a's writes", func(t *testing.T) {
-		if err := b.AddAPIKey(ctx, acctA, hashOf("k-a")); err != nil {
-			t.Fatalf("b.AddAPIKey for account made via a: %v", err)
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(ctx, tx, sqliteMigrations()[:1]); err != nil {
+		t.Fatalf("migrate to v1: %v", err)
+	}
+	for _, q := range []string{
+		`INSERT INTO accounts VALUES ('acct_1', 'a', 1)`,
+		`INSERT INTO nodes VALUES ('n1', 'eu', 'https://n1:1', x'01', 2)`,
+		`INSERT INTO contents VALUES ('cid-1', 5, 'pinned', 3)`,
+		`INSERT INTO pins VALUES ('acct_1', 'cid-1', 3)`,
+		`INSERT INTO holders VALUES ('cid-1', 'n1', 4)`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
 		}
-		mustNode(t, a, "node-a", "eu")
-		nodes, err := b.Nodes(ctx)
-		if err != nil || len(nodes) != 1 || nodes[0].ID != "node-a" {
-			t.Fatalf("b.Nodes = %+v, %v; want node-a", nodes, err)
-		}
-	})
-	t.Run("a sees b's writes", func(t *testing.T) {
-		if got, err := a.AccountByKey(ctx, hashOf("k-a")); err != nil || got != acctA {
-			t.Fatalf("a.AccountByKey = %q, %v; want %q", got, err, acctA)
-		}
-		if err := b.AddEnrollToken(ctx, hashOf("tok-b")); err != nil {
-			t.Fatal(err)
-		}
-		if err := a.CheckEnrollToken(ctx, hashOf("tok-b")); err != nil {
-			t.Fatalf("a.CheckEnrollToken: %v", err)
-		}
-		mustNode(t, b, "node-b", "us")
-		mustPin(t, b, acctA, "cid-b", 3, "node-a", "node-b")
-		info, err := a.Pin(ctx, "cid-b")
-		if err != nil || !slices.Equal(holderIDs(info), []string{"node-a", "node-b"}) || info.Holders[1].Region != "us" {
-			t.Fatalf("a.Pin = %+v, %v", info, err)
-		}
-	})
-	t.Run("size mismatch across handles", func(t *testing.T) {
-		_, err := a.RecordPin(ctx, acctA, "cid-b", 4, nil)
-		if !errors.Is(err, ErrSizeMismatch) {
-			t.Fatalf("a.RecordPin with other size = %v, want ErrSizeMismatch", err)
-		}
-	})
-	t.Run("concurrent writers on both handles", func(t *testing.T) {
-		const perHandle = 16
-		var wg sync.WaitGroup
-		errs := make(chan error, 2*perHandle)
-		for i := range 2 * perHandle {
-			r := Registry(a)
-			if i%2 == 1 {
-				r = b
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				acct, err := r.CreateAccount(ctx, fmt.Sprintf("w%d", i))
-				if err == nil {
-					_, err = r.RecordPin(ctx, acct, "cid-both", 99, []string{[]string{"node-a", "node-b"}[i%2]})
-				}
-				if err != nil {
-					errs <- fmt.Errorf("writer %d: %w", i, err)
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
-		for name, r := range map[string]Registry{"a": a, "b": b} {
-			info, err := r.Pin(ctx, "cid-both")
-			if err != nil || info.Size != 99 || !slices.Equal(holderIDs(info), []string{"node-a", "node-b"}) {
-				t.Errorf("%s.Pin(cid-both) = %+v, %v", name, info, err)
-			}
-		}
-	})
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s := openTestSQLite(t, path)
+	nodes, err := s.Nodes(ctx)
+	if err != nil || len(nodes) != 1 || nodes[0].Operator != "" || nodes[0].JoinedAt.UnixNano() != 2 {
+		t.Fatalf("Nodes = %+v, %v", nodes, err)
+	}
+	info, err := s.Pin(ctx, "cid-1")
+	if err != nil || info.Status != StatusPinned || info.Replicas != 0 || info.Size != 5 || len(info.Holders) != 1 {
+		t.Fatalf("Pin = %+v, %v", info, err)
+	}
+	if h := info.Holders[0]; h.Status != StatusPinned || h.UpdatedAt.UnixNano() != 4 {
+		t.Fatalf("holder = %+v, want pinned, UpdatedAt = added_at", h)
+	}
 }

@@ -1,0 +1,109 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// postgresMigrations returns the PostgreSQL schema migrations. Migration i
+// (0-based) brings the schema from version i to version i+1. Entries must
+// never be edited once released; append new ones instead.
+//
+// The tables mirror SQLite's: times are UTC unix nanoseconds (BIGINT),
+// hashes and keys BYTEA. Only plain SQL that CockroachDB also runs is used.
+// Text columns keep the database's collation, so result order is fixed in
+// Go, not by ORDER BY.
+func postgresMigrations() []string {
+	return []string{
+		// Version 1: the schema of SQLite version 2.
+		`
+CREATE TABLE accounts (
+	id         TEXT   PRIMARY KEY,
+	name       TEXT   NOT NULL,
+	created_at BIGINT NOT NULL
+);
+CREATE TABLE api_keys (
+	key_hash   BYTEA  PRIMARY KEY,
+	account_id TEXT   NOT NULL REFERENCES accounts(id),
+	created_at BIGINT NOT NULL
+);
+CREATE INDEX api_keys_account ON api_keys(account_id);
+CREATE TABLE enroll_tokens (
+	token_hash BYTEA  PRIMARY KEY,
+	created_at BIGINT NOT NULL
+);
+CREATE TABLE nodes (
+	id         TEXT   PRIMARY KEY,
+	region     TEXT   NOT NULL,
+	url        TEXT   NOT NULL,
+	public_key BYTEA  NOT NULL,
+	operator   TEXT   NOT NULL DEFAULT '',
+	joined_at  BIGINT NOT NULL
+);
+CREATE TABLE contents (
+	cid        TEXT   PRIMARY KEY,
+	size       BIGINT NOT NULL,
+	status     TEXT   NOT NULL DEFAULT 'pinned'
+	           CHECK (status IN ('queued', 'pinning', 'pinned', 'failed')),
+	replicas   BIGINT NOT NULL DEFAULT 0,
+	created_at BIGINT NOT NULL
+);
+CREATE TABLE pins (
+	account_id TEXT   NOT NULL REFERENCES accounts(id),
+	cid        TEXT   NOT NULL REFERENCES contents(cid),
+	created_at BIGINT NOT NULL,
+	PRIMARY KEY (account_id, cid)
+);
+CREATE INDEX pins_cid ON pins(cid);
+CREATE TABLE holders (
+	cid        TEXT   NOT NULL REFERENCES contents(cid),
+	node_id    TEXT   NOT NULL REFERENCES nodes(id),
+	status     TEXT   NOT NULL DEFAULT 'pinned'
+	           CHECK (status IN ('pinning', 'pinned', 'failed')),
+	added_at   BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	PRIMARY KEY (cid, node_id)
+);
+CREATE INDEX holders_node ON holders(node_id);
+`,
+	}
+}
+
+// migratePostgres is migrate for a pgx transaction: it creates the
+// schema_version table if needed, applies every migration newer than the
+// stored version and records the new version, and fails if the database
+// was written by a newer schema.
+func migratePostgres(ctx context.Context, tx pgx.Tx, migrations []string) error {
+	if _, err := tx.Exec(ctx,
+		`CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("registry: create schema_version: %w", err)
+	}
+	var version int
+	err := tx.QueryRow(ctx, `SELECT version FROM schema_version`).Scan(&version)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+			return fmt.Errorf("registry: init schema_version: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("registry: read schema_version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("registry: database schema version %d is newer than supported version %d",
+			version, len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		if _, err := tx.Exec(ctx, migrations[v]); err != nil {
+			return fmt.Errorf("registry: migrate to schema version %d: %w", v+1, err)
+		}
+	}
+	if version != len(migrations) {
+		if _, err := tx.Exec(ctx, `UPDATE schema_version SET version = $1`, len(migrations)); err != nil {
+			return fmt.Errorf("registry: update schema_version: %w", err)
+		}
+	}
+	return nil
+}
