@@ -28,6 +28,8 @@ func main() {
 	flag.Int64Var(&cfg.Reserve, "reserve", 0, "free bytes under which no new blobs are taken (default max(5%, 2 GiB); -1: none)")
 	flag.DurationVar(&cfg.ScrubInterval, "scrub-interval", 0, "one scrub pass over the whole store per this long (default 720h; negative: off)")
 	flag.Int64Var(&cfg.ScrubRate, "scrub-rate", 0, "scrub read cap in bytes/s (default 32 MiB/s)")
+	flag.StringVar(&cfg.Operator, "operator", "", "who runs this node (replicas are spread over operators)")
+	flag.BoolVar(&cfg.Draining, "drain", false, "take no new pins; keep serving reads")
 	debug := flag.Bool("debug", false, "debug logging")
 	flag.Parse()
 	if tokenFile != "" {

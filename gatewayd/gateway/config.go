@@ -9,9 +9,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"path/filepath"
 	"time"
+
+	"dstor/gatewayd/gateway/locate"
 )
 
 // Config configures a gateway. Zero values take the documented defaults.
@@ -27,16 +28,27 @@ type Config struct {
 	// Region is the gateway's own region, the fallback for clients that no
 	// rule places. Required.
 	Region string
-	// Regions maps client networks to regions; the longest prefix wins.
-	Regions []RegionRule
 	// Registry is the SQLite registry file (default Dir/registry.db).
 	Registry string
-	// Replicas is W, the number of nodes an upload is written to before it
-	// is acknowledged (default 3).
+	// Writes is W, the number of nodes (in distinct regions where the
+	// network allows) an upload is written to before it is acknowledged
+	// (default 3).
+	Writes int
+	// Replicas is R, the copies a blob should have (default 16, at most
+	// 20, never more than the usable nodes): W written by the upload, the
+	// rest pulled by nodes from a holder after it is acknowledged.
 	Replicas int
-	// ProbeInterval is how often every node is pinged (default 1 s); a node
-	// that misses two probes in a row is down.
+	// PullConcurrency bounds the pull orders in flight at once, over all
+	// blobs (default 32); each blob has at most 4 at a time.
+	PullConcurrency int
+	// ProbeInterval is how often every node is probed (default 2 s). A
+	// probe that misses (within half the interval) makes the node suspect,
+	// no longer chosen; two misses in a row make it down.
 	ProbeInterval time.Duration
+	// Locate places clients in regions: CIDR rules (the longest prefix
+	// wins), an optional MaxMind database, trusted proxies for
+	// X-Forwarded-For. Its Fallback defaults to Region.
+	Locate locate.Config
 	// MaxBlobSize bounds one upload (default 64 GiB).
 	MaxBlobSize int64
 	// APIKeyFile and EnrollTokenFile, when set, name files holding an API
@@ -48,41 +60,6 @@ type Config struct {
 	Logger *slog.Logger
 	// now is the clock; tests may replace it.
 	now func() time.Time
-}
-
-// RegionRule places clients of Prefix in Region.
-type RegionRule struct {
-	Prefix netip.Prefix
-	Region string
-}
-
-// ParseRegionRule reads "CIDR=region".
-func ParseRegionRule(s string) (RegionRule, error) {
-	cidr, region, ok := cutLast(s, "=")
-	if !ok || region == "" {
-		return RegionRule{}, fmt.Errorf("region rule %q: want CIDR=region", s)
-	}
-	p, err := netip.ParsePrefix(cidr)
-	if err != nil {
-		return RegionRule{}, fmt.Errorf("region rule %q: %w", s, err)
-	}
-	if p.Addr().Is4In6() {
-		// Client addresses are unmapped before matching; do the same here.
-		if p.Bits() < 96 {
-			return RegionRule{}, fmt.Errorf("region rule %q: IPv4-mapped prefix shorter than /96", s)
-		}
-		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-	}
-	return RegionRule{Prefix: p.Masked(), Region: region}, nil
-}
-
-func cutLast(s, sep string) (string, string, bool) {
-	for i := len(s) - len(sep); i >= 0; i-- {
-		if s[i:i+len(sep)] == sep {
-			return s[:i], s[i+len(sep):], true
-		}
-	}
-	return s, "", false
 }
 
 func (c *Config) validate() error {
@@ -102,14 +79,26 @@ func (c *Config) validate() error {
 	if c.Registry == "" {
 		c.Registry = filepath.Join(c.Dir, "registry.db")
 	}
-	if c.Replicas == 0 {
-		c.Replicas = 3
+	if c.Writes == 0 {
+		c.Writes = 3
 	}
-	if c.Replicas < 1 || c.Replicas > 20 {
-		errs = append(errs, fmt.Errorf("gateway: Replicas must be 1..20, got %d", c.Replicas))
+	if c.Replicas == 0 {
+		c.Replicas = max(16, c.Writes)
+	}
+	if c.Writes < 1 || c.Writes > 20 {
+		errs = append(errs, fmt.Errorf("gateway: Writes must be 1..20, got %d", c.Writes))
+	}
+	if c.Replicas < c.Writes || c.Replicas > 20 {
+		errs = append(errs, fmt.Errorf("gateway: Replicas must be Writes..20, got %d", c.Replicas))
+	}
+	if c.PullConcurrency == 0 {
+		c.PullConcurrency = 32
 	}
 	if c.ProbeInterval == 0 {
-		c.ProbeInterval = time.Second
+		c.ProbeInterval = 2 * time.Second
+	}
+	if c.Locate.Fallback == "" {
+		c.Locate.Fallback = c.Region
 	}
 	if c.MaxBlobSize == 0 {
 		c.MaxBlobSize = 64 << 30

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"dstor/gatewayd/gateway/choose"
+	"dstor/gatewayd/gateway/locate"
 	"dstor/shared/identity"
 	"dstor/shared/registry"
 	"dstor/shared/serve"
@@ -29,12 +31,19 @@ type Gateway struct {
 	reg   registry.Registry
 	nodes *members
 
-	srv     serve.Server
-	client  *wire.Client // uploads and proxied reads
-	probes  *wire.Client // pings, on connections of their own
-	ready   chan struct{}
-	wg      sync.WaitGroup
-	reports atomic.Int64 // bad copies reported by nodes
+	locator *locate.Locator
+	view    atomic.Pointer[choose.View] // the latest decision view
+	viewMu  sync.Mutex                  // serializes rebuilds
+	pins    *pinCache
+	metrics *metrics
+	pullSem chan struct{} // bounds pull orders in flight
+
+	srv    serve.Server
+	client *wire.Client // uploads, pulls and proxied reads
+	probes *wire.Client // probes, on connections of their own
+	ready  chan struct{}
+	bgCtx  context.Context // background work; ends when Run stops
+	wg     sync.WaitGroup
 }
 
 // New validates cfg, loads (or creates) the CA and the gateway key, opens
@@ -51,22 +60,33 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := registry.OpenSQLite(cfg.Registry)
+	loc, err := locate.New(cfg.Locate)
 	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	reg, err := registry.Open(context.Background(), cfg.Registry)
+	if err != nil {
+		loc.Close()
 		return nil, err
 	}
 	g := &Gateway{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		ca:    ca,
-		key:   key,
-		id:    identity.ID(key.Public().(ed25519.PublicKey)),
-		pool:  ca.Pool(),
-		reg:   reg,
-		ready: make(chan struct{}),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		ca:      ca,
+		key:     key,
+		id:      identity.ID(key.Public().(ed25519.PublicKey)),
+		pool:    ca.Pool(),
+		reg:     reg,
+		locator: loc,
+		nodes:   newMembers(cfg.now),
+		pins:    newPinCache(cfg.now),
+		metrics: newMetrics(),
+		pullSem: make(chan struct{}, cfg.PullConcurrency),
+		ready:   make(chan struct{}),
 	}
 	if err := g.bootstrap(context.Background()); err != nil {
 		reg.Close()
+		loc.Close()
 		return nil, err
 	}
 	return g, nil
@@ -89,6 +109,10 @@ func (g *Gateway) CAPEM() []byte { return g.ca.CertPEM }
 // registry.
 func (g *Gateway) Run(ctx context.Context) error {
 	defer g.reg.Close()
+	defer g.locator.Close()
+	bgCtx, stopBg := context.WithCancel(ctx)
+	defer stopBg()
+	g.bgCtx = bgCtx
 	if err := g.srv.Listen(g.cfg.Listen); err != nil {
 		return fmt.Errorf("gateway: listen: %w", err)
 	}
@@ -96,16 +120,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 		g.srv.Close()
 		return err
 	}
-	pctx, stopProbes := context.WithCancel(ctx)
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		g.probeLoop(pctx)
-	}()
+	g.background(g.probeLoop)
 	g.log.Info("gateway serving", "id", g.id, "addr", g.Addr(), "region", g.cfg.Region)
 	close(g.ready)
 	err := g.srv.Serve(ctx)
-	stopProbes()
+	stopBg()
 	g.wg.Wait()
 	g.client.Close()
 	g.probes.Close()
@@ -127,7 +146,6 @@ func (g *Gateway) start(ctx context.Context) error {
 	}
 	g.client = wire.NewClient(cert, g.pool)
 	g.probes = wire.NewClient(cert, g.pool)
-	g.nodes = newMembers(g.cfg.ProbeInterval, g.cfg.now)
 	if err := g.loadNodes(ctx); err != nil {
 		g.client.Close()
 		g.probes.Close()
@@ -152,5 +170,6 @@ func (g *Gateway) loadNodes(ctx context.Context) error {
 	for _, n := range ns {
 		g.nodes.upsert(n, false)
 	}
+	g.rebuildView()
 	return nil
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"dstor/shared/api"
 	"dstor/shared/registry"
@@ -17,6 +18,7 @@ func (g *Gateway) httpHandler() http.Handler {
 	mux.HandleFunc("GET /v1/nodes", g.handleNodes)
 	mux.HandleFunc("POST /v1/nodes/enroll", g.handleEnroll)
 	mux.HandleFunc("GET /healthz", g.handleHealth)
+	mux.HandleFunc("GET /metrics", g.handleMetrics)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -34,9 +36,12 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 func pinResponse(p registry.PinInfo) api.PinResponse {
-	out := api.PinResponse{CID: p.CID, Size: p.Size, Status: p.Status, Holders: []api.Holder{}}
+	out := api.PinResponse{CID: p.CID, Size: p.Size, Status: p.Status, Replicas: p.Replicas, Holders: []api.Holder{}}
 	for _, h := range p.Holders {
-		out.Holders = append(out.Holders, api.Holder{ID: h.NodeID, Region: h.Region, URL: h.URL})
+		out.Holders = append(out.Holders, api.Holder{ID: h.NodeID, Region: h.Region, URL: h.URL, Status: h.Status})
+		if h.Status == registry.StatusPinned {
+			out.Pinned++
+		}
 	}
 	return out
 }
@@ -44,17 +49,27 @@ func pinResponse(p registry.PinInfo) api.PinResponse {
 func (g *Gateway) nodesResponse() api.NodesResponse {
 	out := api.NodesResponse{Nodes: []api.Node{}}
 	for _, n := range g.nodes.all() {
-		state := "down"
-		if n.up {
-			state = "up"
-		}
 		st := n.status
 		out.Nodes = append(out.Nodes, api.Node{
-			ID: n.ID, Region: n.Region, URL: n.URL, State: state,
-			Accepting: n.up && st.Accepting, Capacity: st.Capacity, Free: st.Free,
+			ID: n.ID, Region: n.Region, URL: n.URL, State: n.state(), Operator: n.operator(),
+			RTTms:        ms(n.rtt.Smoothed),
+			RTTVarms:     ms(n.rtt.Deviation),
+			Availability: n.avail,
+			Load:         st.InFlight,
+			Draining:     st.Draining,
+			Accepting:    n.up && st.Accepting, Capacity: st.Capacity, Free: st.Free,
 			Blobs: st.Blobs, Used: st.Used, InFlight: st.InFlight,
 			BytesServed: st.BytesServed, CacheHitRatio: st.HitRatio(),
 		})
 	}
+	out.RegionRTT = map[string]map[string]float64{}
+	for a, row := range g.nodes.regionRTT() {
+		out.RegionRTT[a] = map[string]float64{}
+		for b, d := range row {
+			out.RegionRTT[a][b] = ms(d)
+		}
+	}
 	return out
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

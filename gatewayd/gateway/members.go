@@ -1,7 +1,8 @@
 package gateway
 
 import (
-	"context"
+	"net"
+	"net/netip"
 	"net/url"
 	"sort"
 	"sync"
@@ -12,44 +13,78 @@ import (
 	"dstor/shared/wire"
 )
 
-// missesToDown is how many probes in a row a node may miss before it is
-// no longer chosen.
-const missesToDown = 2
+// Monitoring constants. A probe that misses makes a node suspect at once
+// (it is then chosen only when nothing else is usable); missesToDown in a
+// row make it down. Availability is an EWMA of outcomes: probes move it by
+// probeWeight, requests (uploads, proxied reads) by requestWeight, so a
+// node that comes back climbs to the usable floor over a few probes
+// instead of taking traffic at once.
+const (
+	missesToDown  = 2
+	probeWeight   = 0.2
+	requestWeight = 0.05
+)
 
 // nodeState is the gateway's view of one node.
 type nodeState struct {
 	registry.Node
-	addr   string // QUIC host:port from the URL
-	up     bool
-	misses int
-	rtt    time.Duration // smoothed probe RTT
-	seen   time.Time     // last successful probe
-	status wire.Status   // last ping answer
+	addr    string       // QUIC host:port from the URL
+	net     netip.Prefix // the node's /24 (IPv4) or /48 (IPv6)
+	up      bool         // answered one of its last missesToDown probes
+	suspect bool         // missed its latest probe
+	misses  int
+	probed  bool // has answered a probe once (availability is meaningful)
+	rtt     wire.RTT
+	avail   float64   // availability, 0..1
+	seen    time.Time // last successful probe
+	status  wire.Status
 }
 
 func (n *nodeState) target() wire.Target {
 	return wire.Target{Addr: n.addr, Peer: identity.Peer{Role: identity.RoleNode, ID: n.ID}}
 }
 
+// holder is the node as a wire.Holder (for pull orders and peer probes).
+func (n *nodeState) holder() wire.Holder {
+	return wire.Holder{ID: n.ID, Region: n.Region, URL: n.URL, Up: n.up}
+}
+
+// state is "up", "suspect" or "down".
+func (n *nodeState) state() string {
+	switch {
+	case !n.up:
+		return "down"
+	case n.suspect:
+		return "suspect"
+	}
+	return "up"
+}
+
 // members is the gateway's live view of the network, rebuilt from the
 // registry and probes; it holds nothing that cannot be rebuilt.
 type members struct {
-	interval time.Duration
-	now      func() time.Time
+	now func() time.Time
 
-	mu   sync.RWMutex
-	byID map[string]*nodeState
+	mu    sync.RWMutex
+	byID  map[string]*nodeState
+	pairs map[[2]string]peerSample // node-to-peer RTTs the nodes reported
 }
 
-func newMembers(interval time.Duration, now func() time.Time) *members {
-	return &members{interval: interval, now: now, byID: make(map[string]*nodeState)}
+type peerSample struct {
+	from, to string // regions
+	rtt      time.Duration
+	at       time.Time
+}
+
+func newMembers(now func() time.Time) *members {
+	return &members{now: now, byID: make(map[string]*nodeState), pairs: make(map[[2]string]peerSample)}
 }
 
 // upsert adds or updates a node's registry record; up marks it live now
 // (it just talked to us).
 func (m *members) upsert(n registry.Node, up bool) {
 	u, err := url.Parse(n.URL)
-	if err != nil {
+	if err != nil || u.Host == "" {
 		return
 	}
 	m.mu.Lock()
@@ -59,36 +94,85 @@ func (m *members) upsert(n registry.Node, up bool) {
 		s = &nodeState{}
 		m.byID[n.ID] = s
 	}
-	s.Node, s.addr = n, u.Host
+	s.Node, s.addr, s.net = n, u.Host, networkOf(u.Hostname())
 	if up {
-		s.up, s.misses, s.seen = true, 0, m.now()
+		s.up, s.suspect, s.misses, s.seen = true, false, 0, m.now()
+		if !s.probed {
+			s.probed, s.avail = true, 1
+		}
 	}
 }
 
-// observe records a probe's outcome.
-func (m *members) observe(id string, rtt time.Duration, st wire.Status, err error) (changed bool) {
+// networkOf is the /24 or /48 a node's host is in (zero for a name).
+func networkOf(host string) netip.Prefix {
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		if ips, err := net.LookupIP(host); err == nil && len(ips) > 0 {
+			ip, _ = netip.AddrFromSlice(ips[0])
+		}
+	}
+	ip = ip.Unmap()
+	switch {
+	case ip.Is4():
+		p, _ := ip.Prefix(24)
+		return p
+	case ip.Is6():
+		p, _ := ip.Prefix(48)
+		return p
+	}
+	return netip.Prefix{}
+}
+
+// observe records a probe's outcome and reports whether the node's state
+// (up, suspect, down) changed.
+func (m *members) observe(id string, rtt wire.RTT, st wire.Status, err error) (changed bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.byID[id]
 	if s == nil {
 		return false
 	}
-	was := s.up
+	was := s.state()
 	if err != nil {
 		s.misses++
+		s.suspect = true
 		if s.misses >= missesToDown {
 			s.up = false
 		}
-		return was != s.up
+		s.avail = ewma(s.avail, 0, probeWeight)
+		return was != s.state()
 	}
-	s.misses, s.up, s.seen, s.status = 0, true, m.now(), st
-	if s.rtt == 0 {
+	s.misses, s.up, s.suspect, s.seen, s.status = 0, true, false, m.now(), st
+	if rtt.Smoothed > 0 {
 		s.rtt = rtt
-	} else {
-		s.rtt = (7*s.rtt + rtt) / 8
 	}
-	return was != s.up
+	if !s.probed {
+		s.probed, s.avail = true, 1 // a node's first answer: trusted at once
+	} else {
+		s.avail = ewma(s.avail, 1, probeWeight)
+	}
+	for _, p := range st.Peers {
+		if p.Region != "" && p.RTTms > 0 {
+			m.pairs[[2]string{id, p.ID}] = peerSample{
+				from: s.Region, to: p.Region,
+				rtt: time.Duration(p.RTTms * float64(time.Millisecond)), at: m.now(),
+			}
+		}
+	}
+	return was != s.state()
 }
+
+// request records how a request to a node (an upload, a proxied read, a
+// pull) went.
+func (m *members) request(id string, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s := m.byID[id]; s != nil && s.probed {
+		s.avail = ewma(s.avail, map[bool]float64{true: 1}[ok], requestWeight)
+	}
+}
+
+func ewma(old, sample, w float64) float64 { return old + w*(sample-old) }
 
 // all returns copies of every node's state, ordered by id.
 func (m *members) all() []nodeState {
@@ -100,6 +184,16 @@ func (m *members) all() []nodeState {
 	m.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// get returns a copy of one node's state.
+func (m *members) get(id string) (nodeState, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if s := m.byID[id]; s != nil {
+		return *s, true
+	}
+	return nodeState{}, false
 }
 
 // live returns copies of the nodes that are up.
@@ -114,52 +208,40 @@ func (m *members) live() []nodeState {
 	return out
 }
 
-// probeLoop pings every node each interval and re-reads the node list from
-// the registry every ten, so nodes enrolled at other gateways appear.
-func (g *Gateway) probeLoop(ctx context.Context) {
-	t := time.NewTicker(g.cfg.ProbeInterval)
-	defer t.Stop()
-	for tick := 0; ; tick++ {
-		g.probeAll(ctx)
-		if tick%10 == 9 {
-			if err := g.loadNodes(ctx); err != nil {
-				g.log.Warn("reload nodes", "err", err)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
+// peerFreshness is how long a reported node-to-peer RTT counts.
+const peerFreshness = 5 * time.Minute
 
-// probeAll pings every known node at once and waits for the answers (each
-// bounded by the probe interval).
-func (g *Gateway) probeAll(ctx context.Context) {
-	var wg sync.WaitGroup
-	for _, n := range g.nodes.all() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pctx, cancel := context.WithTimeout(ctx, g.cfg.ProbeInterval)
-			defer cancel()
-			start := time.Now()
-			// Probes have connections of their own: redialing after a
-			// missed probe never disturbs uploads or reads in flight.
-			st, err := g.probes.Ping(pctx, n.target())
-			if ctx.Err() != nil {
-				return
-			}
-			if err != nil {
-				g.probes.Forget(n.target())
-			} else if st.ID != n.ID {
-				err = errWrongNode
-			}
-			if g.nodes.observe(n.ID, time.Since(start), st, err) {
-				g.log.Info("node state changed", "node", n.ID, "region", n.Region, "up", err == nil, "err", err)
-			}
-		}()
+// regionRTT is the measured RTT between regions: for each pair of
+// regions, the median of the fresh node-to-peer samples between them
+// (both directions), so one slow node does not move a region.
+func (m *members) regionRTT() map[string]map[string]time.Duration {
+	m.mu.Lock()
+	samples := map[[2]string][]time.Duration{}
+	now := m.now()
+	for k, p := range m.pairs {
+		if now.Sub(p.at) > peerFreshness {
+			delete(m.pairs, k)
+			continue
+		}
+		a, b := p.from, p.to
+		if a > b {
+			a, b = b, a
+		}
+		samples[[2]string{a, b}] = append(samples[[2]string{a, b}], p.rtt)
 	}
-	wg.Wait()
+	m.mu.Unlock()
+	out := map[string]map[string]time.Duration{}
+	set := func(a, b string, d time.Duration) {
+		if out[a] == nil {
+			out[a] = map[string]time.Duration{}
+		}
+		out[a][b] = d
+	}
+	for k, ds := range samples {
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		med := ds[len(ds)/2]
+		set(k[0], k[1], med)
+		set(k[1], k[0], med)
+	}
+	return out
 }

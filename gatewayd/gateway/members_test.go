@@ -11,21 +11,21 @@ import (
 
 func TestMembersObserve(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	m := newMembers(time.Second, func() time.Time { return now })
+	m := newMembers(func() time.Time { return now })
 	m.upsert(registry.Node{ID: "a", Region: "eu", URL: "https://127.0.0.1:9001"}, false)
 	miss := errors.New("probe timed out")
 	ms := time.Millisecond
 
 	state := func() nodeState {
 		t.Helper()
-		all := m.all()
-		if len(all) != 1 {
-			t.Fatalf("%d nodes, want 1", len(all))
+		s, ok := m.get("a")
+		if !ok {
+			t.Fatal("node a is gone")
 		}
-		return all[0]
+		return s
 	}
-	if s := state(); s.up || s.addr != "127.0.0.1:9001" {
-		t.Fatalf("a freshly loaded node: up %v, addr %q; want down until probed, addr from its URL", s.up, s.addr)
+	if s := state(); s.up || s.addr != "127.0.0.1:9001" || s.net.String() != "127.0.0.0/24" {
+		t.Fatalf("a freshly loaded node: up %v, addr %q, net %v; want down until probed, addr and /24 from its URL", s.up, s.addr, s.net)
 	}
 	if len(m.live()) != 0 {
 		t.Fatal("a node never probed is live")
@@ -36,45 +36,99 @@ func TestMembersObserve(t *testing.T) {
 		rtt         time.Duration
 		err         error
 		wantChanged bool
-		wantUp      bool
-		wantMisses  int
+		wantState   string
 		wantRTT     time.Duration
+		wantAvail   float64
 	}{
-		{"first success marks up and sets the RTT", 16 * ms, nil, true, true, 0, 16 * ms},
-		{"a second success smooths the RTT by 1/8", 24 * ms, nil, false, true, 0, 17 * ms},
-		{"one miss keeps it up", 0, miss, false, true, 1, 17 * ms},
-		{"a success resets the misses", 9 * ms, nil, false, true, 0, 16 * ms},
-		{"one miss again", 0, miss, false, true, 1, 16 * ms},
-		{"two misses in a row mark down", 0, miss, true, false, 2, 16 * ms},
-		{"further misses change nothing", 0, miss, false, false, 3, 16 * ms},
-		{"a success marks up again", 32 * ms, nil, true, true, 0, 18 * ms},
+		{"first success marks up, trusted at once", 16 * ms, nil, true, "up", 16 * ms, 1},
+		{"the RTT is the connection's own estimate", 17 * ms, nil, false, "up", 17 * ms, 1},
+		{"one miss makes it suspect", 0, miss, true, "suspect", 17 * ms, 0.8},
+		{"a success clears suspicion", 9 * ms, nil, true, "up", 9 * ms, 0.84},
+		{"one miss again", 0, miss, true, "suspect", 9 * ms, 0.672},
+		{"two misses in a row mark down", 0, miss, true, "down", 9 * ms, 0.5376},
+		{"further misses change only availability", 0, miss, false, "down", 9 * ms, 0.43008},
+		{"a success marks up again, availability climbs back slowly", 32 * ms, nil, true, "up", 32 * ms, 0.544064},
 	}
 	for _, st := range steps {
 		now = now.Add(time.Second)
 		status := wire.Status{ID: "a", Blobs: int64(st.rtt)}
-		changed := m.observe("a", st.rtt, status, st.err)
+		changed := m.observe("a", wire.RTT{Smoothed: st.rtt, Deviation: st.rtt / 4}, status, st.err)
 		s := state()
-		if changed != st.wantChanged || s.up != st.wantUp || s.misses != st.wantMisses || s.rtt != st.wantRTT {
-			t.Fatalf("%s: changed %v up %v misses %d rtt %v; want %v %v %d %v",
-				st.name, changed, s.up, s.misses, s.rtt, st.wantChanged, st.wantUp, st.wantMisses, st.wantRTT)
+		if changed != st.wantChanged || s.state() != st.wantState || s.rtt.Smoothed != st.wantRTT || abs(s.avail-st.wantAvail) > 1e-9 {
+			t.Fatalf("%s: changed %v state %s rtt %v avail %v; want %v %s %v %v",
+				st.name, changed, s.state(), s.rtt.Smoothed, s.avail, st.wantChanged, st.wantState, st.wantRTT, st.wantAvail)
 		}
-		if st.err == nil && (!s.seen.Equal(now) || s.status != status) {
+		if st.err == nil && (!s.seen.Equal(now) || s.status.Blobs != status.Blobs) {
 			t.Errorf("%s: seen %v status %+v, want %v %+v", st.name, s.seen, s.status, now, status)
 		}
-		if got := len(m.live()); got != map[bool]int{true: 1}[st.wantUp] {
+		if got := len(m.live()); got != map[bool]int{true: 1}[st.wantState != "down"] {
 			t.Errorf("%s: %d live nodes", st.name, got)
 		}
 	}
 
-	if m.observe("unknown", ms, wire.Status{}, nil) {
+	before := state().avail
+	m.request("a", false)
+	if got := state().avail; abs(got-(before-requestWeight*before)) > 1e-9 {
+		t.Errorf("a failed request: availability %v -> %v, want a step of %v toward 0", before, got, requestWeight)
+	}
+
+	if m.observe("unknown", wire.RTT{Smoothed: ms}, wire.Status{}, nil) {
 		t.Error("observing an unknown node reported a change")
 	}
 	m.upsert(registry.Node{ID: "b", Region: "us", URL: "https://127.0.0.1:9002"}, true)
-	if live := m.live(); len(live) != 2 || live[1].ID != "b" || !live[1].seen.Equal(now) {
+	if live := m.live(); len(live) != 2 || live[1].ID != "b" || !live[1].seen.Equal(now) || live[1].avail != 1 {
 		t.Errorf("a node upserted as up is not live now: %+v", live)
 	}
 	m.upsert(registry.Node{ID: "c", URL: "://bad"}, true)
 	if len(m.all()) != 2 {
 		t.Error("a node with an unparseable URL was added")
 	}
+}
+
+func TestRegionRTT(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := newMembers(func() time.Time { return now })
+	for i, n := range []registry.Node{
+		{ID: "eu1", Region: "eu", URL: "https://127.0.0.1:1"},
+		{ID: "eu2", Region: "eu", URL: "https://127.0.0.1:2"},
+		{ID: "us1", Region: "us", URL: "https://127.0.0.1:3"},
+		{ID: "ap1", Region: "ap", URL: "https://127.0.0.1:4"},
+	} {
+		_ = i
+		m.upsert(n, true)
+	}
+	peer := func(id, region string, rttMS float64) wire.PeerRTT {
+		return wire.PeerRTT{ID: id, Region: region, RTTms: rttMS}
+	}
+	m.observe("eu1", wire.RTT{}, wire.Status{Peers: []wire.PeerRTT{peer("us1", "us", 80), peer("ap1", "ap", 200)}}, nil)
+	m.observe("eu2", wire.RTT{}, wire.Status{Peers: []wire.PeerRTT{peer("us1", "us", 90)}}, nil)
+	m.observe("us1", wire.RTT{}, wire.Status{Peers: []wire.PeerRTT{peer("eu2", "eu", 500)}}, nil) // one slow sample
+	m.observe("ap1", wire.RTT{}, wire.Status{Peers: []wire.PeerRTT{peer("us1", "us", 150)}}, nil)
+
+	got := m.regionRTT()
+	tests := []struct {
+		a, b string
+		want time.Duration
+	}{
+		{"eu", "us", 90 * time.Millisecond}, // median of 80, 90, 500
+		{"us", "eu", 90 * time.Millisecond}, // symmetric
+		{"eu", "ap", 200 * time.Millisecond},
+		{"ap", "us", 150 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		if got[tt.a][tt.b] != tt.want {
+			t.Errorf("regionRTT[%s][%s] = %v, want %v", tt.a, tt.b, got[tt.a][tt.b], tt.want)
+		}
+	}
+	now = now.Add(peerFreshness + time.Second)
+	if got := m.regionRTT(); len(got) != 0 {
+		t.Errorf("stale samples still count: %v", got)
+	}
+}
+
+func abs(f float64) float64 {
+	if f < 0 {
+		return -f
+	}
+	return f
 }

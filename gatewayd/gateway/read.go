@@ -9,67 +9,84 @@ import (
 	"strconv"
 	"time"
 
+	"dstor/gatewayd/gateway/choose"
 	"dstor/shared/cid"
 	"dstor/shared/httpblob"
 	"dstor/shared/registry"
 	"dstor/shared/wire"
 )
 
-// handleRead is GET/HEAD /ipfs/{cid}: redirect to the best live node for
-// the client's region, or with ?redirect=0 proxy the bytes.
+// handleRead is GET/HEAD /ipfs/{cid}: redirect to the best node for the
+// client's region, or with ?redirect=0 proxy the bytes.
 func (g *Gateway) handleRead(w http.ResponseWriter, r *http.Request) {
-	id, pin, ok := g.pinOf(w, r)
+	id, pin, ok := g.cachedPinOf(w, r)
 	if !ok {
 		return
 	}
-	holders := make(map[string]bool, len(pin.Holders))
-	for _, h := range pin.Holders {
-		holders[h.NodeID] = true
-	}
-	region := g.clientRegion(r.RemoteAddr)
-	live := g.nodes.live()
+	region, how := g.clientRegion(r)
 	if r.URL.Query().Get("redirect") == "0" {
-		g.proxy(w, r, id, pin.Size, live, region, holders)
+		g.proxy(w, r, id, pin, region)
 		return
 	}
-	n, ok := chooseReader(live, region, holders)
+	c, ok := g.currentView().Reader(region, pin.isHolder)
 	if !ok {
+		g.metrics.noNode.Add(1)
 		writeError(w, http.StatusServiceUnavailable, "no live node can serve "+id.String())
 		return
 	}
+	g.metrics.redirect(c, how)
 	h := w.Header()
-	loc := n.URL + "/ipfs/" + id.String()
-	if q := r.URL.Query(); len(q) > 0 {
+	loc := c.Node.URL + "/ipfs/" + id.String()
+	if r.URL.RawQuery != "" {
+		q := r.URL.Query()
 		q.Del("redirect")
 		if len(q) > 0 {
 			loc += "?" + q.Encode()
 		}
 	}
-	h.Set("Location", loc)
-	h.Set("X-Dstor-Node", n.ID)
-	h.Set("X-Dstor-Region", n.Region)
-	h.Set("Cache-Control", "no-store")
+	h["Location"] = []string{loc}
+	h["X-Dstor-Node"] = []string{c.Node.ID}
+	h["X-Dstor-Region"] = []string{c.Region}
+	h["X-Dstor-Score"] = []string{strconv.FormatFloat(c.Score, 'f', 4, 64)}
+	h["X-Dstor-Client-Region"] = []string{region + ";" + how}
+	h["Cache-Control"] = noStore
 	w.WriteHeader(http.StatusTemporaryRedirect)
 }
 
-// proxy serves the blob itself from a live holder, for clients that cannot
-// follow redirects.
-func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, id cid.CID, size int64, live []nodeState, region string, holders map[string]bool) {
-	var held []nodeState
-	for _, n := range live {
-		if holders[n.ID] {
-			held = append(held, n)
+var noStore = []string{"no-store"}
+
+// proxy serves the blob itself from the best live holder, for clients
+// that cannot follow redirects.
+func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, id cid.CID, pin *cachedPin, region string) {
+	var best nodeState
+	bestScore := -1.0
+	for hid := range pin.pinned {
+		n, ok := g.nodes.get(hid)
+		if !ok || !n.up {
+			continue
+		}
+		cn := chooseNode(&n)
+		score := choose.Score(&cn)
+		if n.suspect {
+			score /= 100 // only when no holder answers its probes
+		}
+		if n.Region == region {
+			score *= 2 // same region first, as for redirects
+		}
+		if score > bestScore {
+			best, bestScore = n, score
 		}
 	}
-	n, ok := chooseReader(held, region, holders)
-	if !ok {
+	if bestScore < 0 {
 		writeError(w, http.StatusServiceUnavailable, "no live holder of "+id.String())
 		return
 	}
-	w.Header().Set("X-Dstor-Node", n.ID)
-	src := &nodeSource{ctx: r.Context(), client: g.client, t: n.target(), id: id, size: size}
-	if _, err := httpblob.Serve(w, r, id, size, src); err != nil {
-		writeError(w, http.StatusBadGateway, "read from node "+n.ID+": "+err.Error())
+	w.Header().Set("X-Dstor-Node", best.ID)
+	src := &nodeSource{ctx: r.Context(), client: g.client, t: best.target(), id: id, size: pin.info.Size}
+	_, err := httpblob.Serve(w, r, id, pin.info.Size, src)
+	g.nodes.request(best.ID, err == nil || r.Context().Err() != nil)
+	if err != nil {
+		writeError(w, http.StatusBadGateway, "read from node "+best.ID+": "+err.Error())
 	}
 }
 
@@ -94,6 +111,24 @@ func (s *nodeSource) WriteRange(w io.Writer, off, n int64) error {
 	}
 	_, err = io.Copy(w, body)
 	return err
+}
+
+// cachedPinOf is pinOf through the pin cache, for reads.
+func (g *Gateway) cachedPinOf(w http.ResponseWriter, r *http.Request) (cid.CID, *cachedPin, bool) {
+	id, err := cid.Parse(r.PathValue("cid"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return id, nil, false
+	}
+	pin, err := g.pins.get(r.Context(), g.reg, id.String())
+	if errors.Is(err, registry.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no pin for "+id.String())
+		return id, nil, false
+	} else if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "registry unavailable")
+		return id, nil, false
+	}
+	return id, pin, true
 }
 
 // handlePin is GET /v1/pins/{cid}.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/zeebo/blake3"
 
+	"dstor/gatewayd/gateway/choose"
 	"dstor/shared/api"
 	"dstor/shared/cid"
 	"dstor/shared/registry"
@@ -58,7 +59,8 @@ func (g *Gateway) handleUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("blob of %d bytes exceeds the %d-byte limit", size, g.cfg.MaxBlobSize))
 		return
 	}
-	ups, holders, err := g.openUploads(r.Context(), size)
+	plan := g.currentView().Place(g.cfg.Replicas, nil, nil, nil)
+	ups, holders, pulls, err := g.openUploads(r.Context(), size, plan)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 		return
@@ -69,8 +71,12 @@ func (g *Gateway) handleUpload(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	id, n, err := g.stream(w, r, ups)
+	g.metrics.replicaBytes.Add(n * int64(len(ups)))
 	if err != nil {
 		abort()
+		for _, h := range holders {
+			g.nodes.request(h, false)
+		}
 		var se statusError
 		if errors.As(err, &se) {
 			writeError(w, se.status, se.Error())
@@ -79,7 +85,7 @@ func (g *Gateway) handleUpload(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if replicas, ok := g.alreadyStored(r.Context(), id); ok {
+	if pin, ok := g.alreadyStored(r.Context(), id); ok {
 		// Stored once: the copies just streamed are discarded, the account
 		// gets its own pin on the existing replicas.
 		abort()
@@ -88,7 +94,8 @@ func (g *Gateway) handleUpload(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusServiceUnavailable, "record pin: "+err.Error())
 			return
 		}
-		writeJSON(w, pinStatus(created), api.BlobResponse{CID: id.String(), Size: n, Replicas: replicas})
+		g.metrics.uploads.Add(1)
+		writeJSON(w, pinStatus(created), api.BlobResponse{CID: id.String(), Size: n, Replicas: pinnedCount(pin), Status: pin.Status})
 		return
 	}
 	if err := commitAll(ups, id); err != nil {
@@ -96,13 +103,19 @@ func (g *Gateway) handleUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, replicaStatus(err), "replicas failed to commit: "+err.Error())
 		return
 	}
+	for _, h := range holders {
+		g.nodes.request(h, true)
+	}
 	created, err := g.reg.RecordPin(r.Context(), acct, id.String(), n, holders)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "record pin: "+err.Error())
 		return
 	}
-	g.log.Info("pinned", "cid", id, "size", n, "holders", holders, "account", acct)
-	writeJSON(w, pinStatus(created), api.BlobResponse{CID: id.String(), Size: n, Replicas: len(holders)})
+	pinState := g.planReplicas(r.Context(), id, n, holders, pulls)
+	g.metrics.uploads.Add(1)
+	g.metrics.ingestBytes.Add(n)
+	g.log.Info("pinned", "cid", id, "size", n, "holders", holders, "pulls", len(pulls), "account", acct)
+	writeJSON(w, pinStatus(created), api.BlobResponse{CID: id.String(), Size: n, Replicas: len(holders), Status: pinState})
 }
 
 // replicaStatus is the answer to an upload a replica refused: 507 when a
@@ -123,11 +136,11 @@ func pinStatus(created bool) int {
 }
 
 // alreadyStored reports whether a blob is already held by enough live
-// nodes (W, or every live node in a smaller network) and how many.
-func (g *Gateway) alreadyStored(ctx context.Context, id cid.CID) (int, bool) {
+// nodes (W, or every live node in a smaller network).
+func (g *Gateway) alreadyStored(ctx context.Context, id cid.CID) (registry.PinInfo, bool) {
 	pin, err := g.reg.Pin(ctx, id.String())
 	if err != nil {
-		return 0, false
+		return pin, false
 	}
 	live := g.nodes.live()
 	up := make(map[string]bool, len(live))
@@ -136,11 +149,21 @@ func (g *Gateway) alreadyStored(ctx context.Context, id cid.CID) (int, bool) {
 	}
 	held := 0
 	for _, h := range pin.Holders {
-		if up[h.NodeID] {
+		if h.Status == registry.StatusPinned && up[h.NodeID] {
 			held++
 		}
 	}
-	return len(pin.Holders), held >= min(g.cfg.Replicas, len(live))
+	return pin, held >= min(g.cfg.Writes, len(live))
+}
+
+func pinnedCount(p registry.PinInfo) int {
+	n := 0
+	for _, h := range p.Holders {
+		if h.Status == registry.StatusPinned {
+			n++
+		}
+	}
+	return n
 }
 
 type statusError struct {
@@ -150,29 +173,28 @@ type statusError struct {
 
 func (e statusError) Error() string { return e.msg }
 
-// openUploads opens puts to W live nodes in distinct regions, skipping
-// nodes that cannot be reached.
-func (g *Gateway) openUploads(ctx context.Context, size int64) ([]*wire.Upload, []string, error) {
-	var live []nodeState
-	for _, n := range g.nodes.live() {
-		if n.status.Accepting {
-			live = append(live, n)
-		}
+// openUploads opens puts to the first W nodes of the placement plan
+// (distinct regions first), skipping nodes that cannot be reached in
+// favour of the next ones. The plan's remaining nodes are returned to be
+// ordered to pull.
+func (g *Gateway) openUploads(ctx context.Context, size int64, plan []*choose.Node) ([]*wire.Upload, []string, []*choose.Node, error) {
+	if len(plan) == 0 {
+		return nil, nil, nil, errors.New("no storage node is available (or every one is full)")
 	}
-	if len(live) == 0 {
-		return nil, nil, errors.New("no storage node is available (or every one is full)")
-	}
-	want := min(g.cfg.Replicas, len(live))
+	want := min(g.cfg.Writes, len(plan))
 	var ups []*wire.Upload
 	var ids []string
-	for _, n := range placeWrite(live) {
-		if len(ups) == want {
-			break
+	next := 0
+	for ; next < len(plan) && len(ups) < want; next++ {
+		n, ok := g.nodes.get(plan[next].ID)
+		if !ok {
+			continue
 		}
 		octx, cancel := context.WithTimeout(ctx, openTimeout)
 		u, err := g.client.Put(octx, n.target(), size)
 		cancel()
 		if err != nil {
+			g.nodes.request(n.ID, false)
 			g.log.Warn("cannot open upload", "node", n.ID, "err", err)
 			continue
 		}
@@ -183,9 +205,9 @@ func (g *Gateway) openUploads(ctx context.Context, size int64) ([]*wire.Upload, 
 		for _, u := range ups {
 			u.Abort()
 		}
-		return nil, nil, fmt.Errorf("only %d of %d storage nodes reachable", len(ups), want)
+		return nil, nil, nil, fmt.Errorf("only %d of %d storage nodes reachable", len(ups), want)
 	}
-	return ups, ids, nil
+	return ups, ids, plan[next:], nil
 }
 
 // stream copies the request body to every upload and hashes it.

@@ -66,7 +66,7 @@ func (g *Gateway) handleReport(req *wire.Request) error {
 	if err := req.Decode(&r); err != nil || !r.CID.Defined() || r.Node == "" {
 		return wire.Errorf(wire.CodeBadRequest, "bad report: %v", err)
 	}
-	g.reports.Add(1)
+	g.metrics.reports.Add(1)
 	g.log.Warn("copy failed verification", "cid", r.CID, "node", r.Node, "reporter", req.Peer.ID, "reason", r.Reason)
 	_, err := req.Reply(struct{}{})
 	return err

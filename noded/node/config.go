@@ -58,6 +58,12 @@ type Config struct {
 	ScrubInterval time.Duration
 	// ScrubRate caps the scrub's reading in bytes/s (default 32 MiB/s).
 	ScrubRate int64
+	// Operator names who runs the node; the gateway spreads replicas over
+	// operators (optional).
+	Operator string
+	// Draining stops new pins to the node while it keeps serving reads,
+	// before the operator retires it.
+	Draining bool
 	// Store overrides the disk store under Dir (tests use a memory store).
 	Store store.Store
 	// Logger is optional.

@@ -22,6 +22,7 @@ func (n *Node) enroll(ctx context.Context) (tls.Certificate, error) {
 		PublicKey: n.key.Public().(ed25519.PublicKey),
 		Region:    n.cfg.Region,
 		URL:       n.url,
+		Operator:  n.cfg.Operator,
 	})
 	hc := &http.Client{
 		Timeout:   10 * time.Second,

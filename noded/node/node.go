@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -131,6 +132,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	n.srv.Cert = cert
 	n.client = wire.NewClient(cert, n.pool)
+	n.client.LocalIP = sourceIP(n.cfg.Listen)
 	defer n.client.Close()
 	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	n.bgCtx = bgCtx
@@ -154,6 +156,19 @@ func (n *Node) Run(ctx context.Context) error {
 	stopBg()
 	n.bg.Wait()
 	return err
+}
+
+// sourceIP is the address outgoing dstor/1 connections come from: the
+// listen IP when the node listens on one, so peers and gateways see the
+// node's own address (on a loopback cluster, which node is talking);
+// otherwise the kernel's choice.
+func sourceIP(listen string) netip.Addr {
+	host, _, _ := net.SplitHostPort(listen)
+	ip, err := netip.ParseAddr(host)
+	if err != nil || ip.IsUnspecified() {
+		return netip.Addr{}
+	}
+	return ip.Unmap()
 }
 
 // background runs f as a background task that shutdown waits for.

@@ -16,13 +16,15 @@ const rttTTL = time.Minute
 
 // rttTable holds this node's own RTT measurements to its peers.
 type rttTable struct {
-	mu sync.Mutex
-	m  map[string]rttSample
+	mu      sync.Mutex
+	m       map[string]rttSample
+	probing map[string]bool // peers being probed now
 }
 
 type rttSample struct {
-	rtt time.Duration
-	at  time.Time
+	rtt    time.Duration
+	at     time.Time
+	region string
 }
 
 func (t *rttTable) get(id string) (time.Duration, bool) {
@@ -33,12 +35,86 @@ func (t *rttTable) get(id string) (time.Duration, bool) {
 }
 
 func (t *rttTable) put(id string, rtt time.Duration) {
+	t.putRegion(id, "", rtt)
+}
+
+func (t *rttTable) putRegion(id, region string, rtt time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
 		t.m = make(map[string]rttSample)
 	}
-	t.m[id] = rttSample{rtt, time.Now()}
+	if region == "" {
+		region = t.m[id].region
+	}
+	t.m[id] = rttSample{rtt, time.Now(), region}
+}
+
+// start marks id as being probed; false if a probe already runs.
+func (t *rttTable) start(id string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.probing == nil {
+		t.probing = make(map[string]bool)
+	}
+	if t.probing[id] {
+		return false
+	}
+	t.probing[id] = true
+	return true
+}
+
+func (t *rttTable) stop(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.probing, id)
+}
+
+// report lists the fresh measurements to peers of known region, for the
+// gateways' map of how far regions are apart.
+func (t *rttTable) report() []wire.PeerRTT {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []wire.PeerRTT
+	for id, s := range t.m {
+		if s.region != "" && time.Since(s.at) < rttTTL {
+			out = append(out, wire.PeerRTT{ID: id, Region: s.region, RTTms: float64(s.rtt) / float64(time.Millisecond)})
+		}
+	}
+	slices.SortFunc(out, func(a, b wire.PeerRTT) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// probePeers measures this node's RTT to peers a gateway named, in the
+// background: a ping over the pooled connection, then the connection's
+// smoothed RTT (which the handshake and every exchange refine).
+func (n *Node) probePeers(peers []wire.Holder) {
+	const maxProbe = 8
+	for _, p := range peers[:min(len(peers), maxProbe)] {
+		if p.ID == n.id || !n.rtts.start(p.ID) {
+			continue
+		}
+		addr, err := hostPort(p.URL)
+		if err != nil {
+			n.rtts.stop(p.ID)
+			continue
+		}
+		n.background(func(ctx context.Context) {
+			defer n.rtts.stop(p.ID)
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			t := wire.Target{Addr: addr, Peer: identity.Peer{Role: identity.RoleNode, ID: p.ID}}
+			start := time.Now()
+			if _, err := n.client.Ping(ctx, t); err != nil {
+				return
+			}
+			rtt := time.Since(start)
+			if est, ok := n.client.RTT(t); ok && est.Smoothed > 0 {
+				rtt = est.Smoothed
+			}
+			n.rtts.putRegion(p.ID, p.Region, rtt)
+		})
+	}
 }
 
 // orderHolders sorts holders for a fetch: those the gateway sees live

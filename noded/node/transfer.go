@@ -34,6 +34,10 @@ const (
 // blob is committed to the store and kept.
 type transfer struct {
 	id cid.CID
+	// holders, when a gateway ordered a pull, are where to fetch from
+	// without asking a gateway.
+	holders  []wire.Holder
+	pullSize int64
 
 	mu    sync.Mutex
 	cond  *sync.Cond
@@ -47,6 +51,12 @@ type transfer struct {
 
 // transfer returns the running fetch of id, starting one if none runs.
 func (n *Node) transfer(id cid.CID) (*transfer, error) {
+	return n.transferFrom(id, -1, nil)
+}
+
+// transferFrom is transfer with the blob's size and holders already known
+// (a pull ordered by a gateway); a fetch already running is joined.
+func (n *Node) transferFrom(id cid.CID, size int64, holders []wire.Holder) (*transfer, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if t := n.transfers[id]; t != nil {
@@ -56,6 +66,9 @@ func (n *Node) transfer(id cid.CID) (*transfer, error) {
 		return nil, errors.New("node is shutting down")
 	}
 	t := &transfer{id: id, size: -1}
+	if len(holders) > 0 && size >= 0 {
+		t.holders, t.pullSize = holders, size
+	}
 	t.cond = sync.NewCond(&t.mu)
 	n.transfers[id] = t
 	n.background(func(ctx context.Context) {
@@ -73,13 +86,9 @@ func (n *Node) transfer(id cid.CID) (*transfer, error) {
 // fetch asks the gateway for holders, orders them by this node's RTT to
 // each, and tries them in turn until one sends a blob that verifies.
 func (n *Node) fetch(ctx context.Context, t *transfer) error {
-	hctx, cancel := context.WithTimeout(ctx, holdersTimeout)
-	hr, err := n.client.Holders(hctx, n.gateway, t.id)
-	cancel()
-	if errors.Is(err, wire.ErrNotFound) {
-		return store.ErrNotFound
-	} else if err != nil {
-		return fmt.Errorf("ask gateway for holders: %w", err)
+	hr, err := n.holders(ctx, t)
+	if err != nil {
+		return err
 	}
 	t.setSize(hr.Size)
 	var errs []error
@@ -102,6 +111,23 @@ func (n *Node) fetch(ctx context.Context, t *transfer) error {
 		return store.ErrNotFound
 	}
 	return errors.Join(errs...)
+}
+
+// holders are where to fetch t from: what the ordering gateway said, else
+// the gateway's answer now.
+func (n *Node) holders(ctx context.Context, t *transfer) (wire.HoldersResponse, error) {
+	if t.holders != nil {
+		return wire.HoldersResponse{Size: t.pullSize, Holders: t.holders}, nil
+	}
+	hctx, cancel := context.WithTimeout(ctx, holdersTimeout)
+	hr, err := n.client.Holders(hctx, n.gateway, t.id)
+	cancel()
+	if errors.Is(err, wire.ErrNotFound) {
+		return hr, store.ErrNotFound
+	} else if err != nil {
+		return hr, fmt.Errorf("ask gateway for holders: %w", err)
+	}
+	return hr, nil
 }
 
 // fetchFrom streams the blob from one holder into a new temp blob. The

@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"fmt"
 	"io"
 
 	"dstor/noded/store"
@@ -17,6 +18,7 @@ func (n *Node) wireMux() wire.Mux {
 		wire.OpGet:      n.handleGet,
 		wire.OpOutboard: n.handleOutboard,
 		wire.OpHas:      n.handleHas,
+		wire.OpPull:     n.handlePull,
 	}
 }
 
@@ -32,14 +34,63 @@ func (n *Node) status() wire.Status {
 		CacheHits:   n.cache.hits.Load(),
 		CacheMisses: n.cache.misses.Load(),
 		Reserve:     max(n.cfg.Reserve, 0),
+		Operator:    n.cfg.Operator,
+		Draining:    n.cfg.Draining,
+		Peers:       n.rtts.report(),
 	}
 	st.Capacity, st.Free, _ = n.store.Space()
-	st.Accepting = st.Free > st.Reserve
+	st.Accepting = st.Free > st.Reserve && !n.cfg.Draining
 	return st
 }
 
+// handlePing answers a probe with the node's status and, for a gateway,
+// starts measuring the peers it names (reported in later answers).
 func (n *Node) handlePing(req *wire.Request) error {
+	var pr wire.PingRequest
+	if err := req.Decode(&pr); err != nil {
+		return wire.Errorf(wire.CodeBadRequest, "bad ping: %v", err)
+	}
+	if req.Peer.Role == identity.RoleGateway && len(pr.Probe) > 0 {
+		n.probePeers(pr.Probe)
+	}
 	_, err := req.Reply(n.status())
+	return err
+}
+
+// handlePull fetches a blob from the holders a gateway names, through the
+// peer-fetch path (verified group by group), and answers once the copy is
+// durable. A blob already here answers at once.
+func (n *Node) handlePull(req *wire.Request) error {
+	if req.Peer.Role != identity.RoleGateway && req.Peer.Role != identity.RoleAuditor {
+		return wire.Errorf(wire.CodeForbidden, "%s may not order pulls", req.Peer.Role)
+	}
+	var pr wire.PullRequest
+	if err := req.Decode(&pr); err != nil || !pr.CID.Defined() || pr.Size < 0 {
+		return wire.Errorf(wire.CodeBadRequest, "bad pull request: %v", err)
+	}
+	if size, ok := n.store.Has(pr.CID); ok {
+		_, err := req.Reply(wire.PutResponse{CID: pr.CID, Size: size})
+		return err
+	}
+	if n.cfg.Draining {
+		return wire.Errorf(wire.CodeNoSpace, "node is draining")
+	}
+	if _, free, err := n.store.Space(); err == nil && free-pr.Size < n.cfg.Reserve {
+		return wire.Errorf(wire.CodeNoSpace, "node is full: %d bytes free, reserve %d", free, n.cfg.Reserve)
+	}
+	t, err := n.transferFrom(pr.CID, pr.Size, pr.Holders)
+	if err != nil {
+		return err
+	}
+	if err := t.wait(req.Context()); err != nil {
+		return putErr(err)
+	}
+	size, ok := n.store.Has(pr.CID)
+	if !ok {
+		return fmt.Errorf("pulled %s but it is not in the store", pr.CID)
+	}
+	n.log.Debug("pulled blob", "cid", pr.CID, "size", size, "for", req.Peer.ID)
+	_, err = req.Reply(wire.PutResponse{CID: pr.CID, Size: size})
 	return err
 }
 

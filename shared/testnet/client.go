@@ -10,6 +10,9 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +21,7 @@ import (
 	"dstor/shared/api"
 	"dstor/shared/cid"
 	"dstor/shared/identity"
+	"dstor/shared/registry"
 	"dstor/shared/wire"
 )
 
@@ -193,7 +197,9 @@ func (n *Net) Holders(t testing.TB, id string) (holders, others []*Node) {
 	t.Helper()
 	in := map[string]bool{}
 	for _, h := range n.Pin(t, id).Holders {
-		in[h.ID] = true
+		if h.Status == registry.StatusPinned {
+			in[h.ID] = true
+		}
 	}
 	for _, nd := range n.Nodes {
 		if in[nd.ID()] {
@@ -206,6 +212,45 @@ func (n *Net) Holders(t testing.TB, id string) (holders, others []*Node) {
 		t.Fatalf("pin %s lists holders %v that are not in the network", id, in)
 	}
 	return holders, others
+}
+
+// Metric returns the value of an unlabelled counter or gauge from the
+// gateway's GET /metrics.
+func (n *Net) Metric(t testing.TB, name string) float64 {
+	t.Helper()
+	resp, err := n.https.Get(n.GatewayURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("metric %s: %v", name, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no metric %s in:\n%s", name, body)
+	return 0
+}
+
+// WaitPin polls GET /v1/pins/{cid} until its status is one of want.
+func (n *Net) WaitPin(t testing.TB, id string, timeout time.Duration, want ...string) api.PinResponse {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		pr := n.Pin(t, id)
+		if slices.Contains(want, pr.Status) {
+			return pr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pin %s: status %q after %v, want one of %v: %+v", id, pr.Status, timeout, want, pr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // MustParse parses a CID or fails the test.

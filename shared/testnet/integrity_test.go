@@ -213,7 +213,7 @@ func TestReserve(t *testing.T) {
 	n := Start(t, Options{
 		Regions:        []string{"eu-west", "us-east", "ap-south", "sa-east"},
 		NodesPerRegion: 1,
-		Replicas:       3,
+		Writes:         3,
 		NodeConfig: func(name string, cfg *node.Config) {
 			if name == "node-eu-west-0" {
 				cfg.Reserve = 1 << 62 // more than any disk has free
@@ -276,7 +276,7 @@ func TestPeerFetchLarge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("moves a 200 MiB blob")
 	}
-	n := Start(t, Options{Regions: []string{"r1", "r2"}, NodesPerRegion: 1, Replicas: 1, CacheBytes: -1})
+	n := Start(t, Options{Regions: []string{"r1", "r2"}, NodesPerRegion: 1, Writes: 1, CacheBytes: -1})
 	data := blob(90, 200<<20)
 	id := MustParse(t, n.Upload(t, data).CID)
 	_, others := n.Holders(t, id.String())

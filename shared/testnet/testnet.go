@@ -35,10 +35,13 @@ type Options struct {
 	Regions []string
 	// NodesPerRegion is how many nodes each region has (default 2).
 	NodesPerRegion int
-	// Replicas is the gateway's W (default: the gateway's, 3).
+	// Writes is the gateway's W (default: the gateway's, 3).
+	Writes int
+	// Replicas is the gateway's R (default: Writes, so blobs get no pulled
+	// copies unless a test asks for them).
 	Replicas int
-	// ProbeInterval is how often the gateway pings the nodes (default
-	// 200 ms, so a stopped node is down within about a second).
+	// ProbeInterval is how often the gateway probes the nodes (default
+	// 400 ms, so a stopped node is down within about a second).
 	ProbeInterval time.Duration
 	// CacheBytes bounds each node's hot cache (default: the node's;
 	// negative disables it).
@@ -56,8 +59,14 @@ func (o *Options) defaults() {
 	if o.NodesPerRegion == 0 {
 		o.NodesPerRegion = 2
 	}
+	if o.Replicas == 0 {
+		o.Replicas = o.Writes
+		if o.Writes == 0 {
+			o.Replicas = 3
+		}
+	}
 	if o.ProbeInterval == 0 {
-		o.ProbeInterval = 200 * time.Millisecond
+		o.ProbeInterval = 400 * time.Millisecond
 	}
 }
 
@@ -157,6 +166,7 @@ func Start(t testing.TB, opt Options) *Net {
 		Dir:             n.GatewayDir,
 		Listen:          "127.0.0.1:0",
 		Region:          opt.Regions[0],
+		Writes:          opt.Writes,
 		Replicas:        opt.Replicas,
 		ProbeInterval:   opt.ProbeInterval,
 		APIKeyFile:      filepath.Join(n.GatewayDir, "api-key"),

@@ -320,7 +320,7 @@ func corrupt(t *testing.T, nd *Node, id cid.CID) {
 func TestCorruptPeer(t *testing.T) {
 	// Four regions of one node, two replicas: every blob has two holders
 	// and two non-holders, so corrupting holders needs no stopped node.
-	n := Start(t, Options{Regions: []string{"r1", "r2", "r3", "r4"}, NodesPerRegion: 1, Replicas: 2})
+	n := Start(t, Options{Regions: []string{"r1", "r2", "r3", "r4"}, NodesPerRegion: 1, Writes: 2})
 	hc := n.HTTPClient()
 	const size = 5*16<<10 + 100 // several Bao chunk groups
 

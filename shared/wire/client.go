@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -28,6 +29,12 @@ type Target struct {
 // Client opens dstor/1 requests, keeping one QUIC connection per target.
 // It is safe for concurrent use.
 type Client struct {
+	// LocalIP is the address the client's socket binds to, so peers see
+	// connections come from it (a daemon that listens on one IP sends
+	// from it too). The zero value lets the kernel choose. Set it before
+	// the first request.
+	LocalIP netip.Addr
+
 	cert tls.Certificate
 	pool *x509.CertPool
 	conf *quic.Config
@@ -83,7 +90,11 @@ func (c *Client) transport() (*quic.Transport, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.tr == nil {
-		udp, err := ListenUDP(":0")
+		addr := ":0"
+		if c.LocalIP.IsValid() {
+			addr = netip.AddrPortFrom(c.LocalIP, 0).String()
+		}
+		udp, err := ListenUDP(addr)
 		if err != nil {
 			return nil, err
 		}

@@ -29,12 +29,15 @@ const (
 	OpHas      Op = 5 // whether a node holds a blob (BlobRequest)
 	OpHolders  Op = 6 // ask a gateway which nodes hold a blob (BlobRequest)
 	OpReport   Op = 7 // tell a gateway a copy failed verification (Report)
+	OpPull     Op = 8 // order a node to fetch a blob from its holders and keep it (PullRequest)
 )
 
 func (o Op) String() string {
 	switch o {
 	case OpPing:
 		return "ping"
+	case OpPull:
+		return "pull"
 	case OpPut:
 		return "put"
 	case OpGet:

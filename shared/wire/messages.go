@@ -16,6 +16,33 @@ type Status struct {
 	BytesServed int64  `json:"bytes_served"`
 	CacheHits   int64  `json:"cache_hits"`
 	CacheMisses int64  `json:"cache_misses"`
+	Operator    string `json:"operator,omitempty"` // who runs the node
+	Draining    bool   `json:"draining,omitempty"` // serves reads, takes no new pins
+	// Peers are the node's own RTT measurements to the peers a gateway
+	// asked it to probe (PingRequest.Probe): how far regions are apart.
+	Peers []PeerRTT `json:"peers,omitempty"`
+}
+
+// PingRequest is a probe. Probe names peers the node should measure its
+// RTT to in the background and report in a later Status.Peers.
+type PingRequest struct {
+	Probe []Holder `json:"probe,omitempty"`
+}
+
+// PeerRTT is one node-to-peer RTT measurement.
+type PeerRTT struct {
+	ID     string  `json:"id"`
+	Region string  `json:"region"`
+	RTTms  float64 `json:"rtt_ms"` // QUIC smoothed RTT
+}
+
+// PullRequest orders a node to fetch a blob from its holders (the
+// peer-fetch path), verify it and keep it. The answer (a PutResponse)
+// comes once the copy is durable.
+type PullRequest struct {
+	CID     cid.CID  `json:"cid"`
+	Size    int64    `json:"size"`
+	Holders []Holder `json:"holders"`
 }
 
 // HitRatio is the hot cache's hit ratio so far (0 with no lookups).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +26,7 @@ func TestPing(t *testing.T) {
 		t.Fatalf("Ping: %v", err)
 	}
 	want := wire.Status{ID: e.srv.node.peer.ID, Region: "eu-west", Capacity: 100, Free: 40}
-	if st != want {
+	if !reflect.DeepEqual(st, want) {
 		t.Errorf("Ping = %+v, want %+v", st, want)
 	}
 	e.checkPeers(t)
