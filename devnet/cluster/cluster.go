@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 
 	"dstor/shared/api"
 	"dstor/shared/identity"
+	"dstor/shared/latency"
 )
 
 // Config describes a cluster. Zero values take the documented defaults.
@@ -42,12 +44,22 @@ type Config struct {
 	NodePort int
 	// ProbeInterval is passed to the gateway (default: its own default).
 	ProbeInterval time.Duration
+	// GatewayArgs are extra gatewayd flags, after the cluster's own, such
+	// as "-replicas", "3".
+	GatewayArgs []string
 	// NodeArgs are extra noded flags, after the cluster's own (so they
 	// override them), such as "-cache-bytes", "4294967296".
 	NodeArgs []string
 	// Logs receives every daemon's log lines, prefixed with its name
 	// (default: only the files under Dir/logs).
 	Logs io.Writer
+	// Latency, when set, puts every node behind a latency proxy so the
+	// loopback cluster behaves like this map of the world: node i listens
+	// on its own loopback IP (and sends from it), and advertises its
+	// proxy's IP on the same port, so the gateway's probes, client reads
+	// (HTTP/3 and HTTPS) and peer fetches all cross a proxy. See
+	// (*Cluster).NodeIPs for the addresses.
+	Latency *latency.World
 }
 
 // Env is what a client needs to use the cluster; cluster.env holds it.
@@ -67,6 +79,12 @@ type Proc struct {
 	cmd    *exec.Cmd
 	done   chan struct{}
 	err    error
+
+	// Nodes only:
+	id    string         // from its key, once read
+	url   string         // as the gateway lists it, once known
+	ip    netip.Addr     // the node's own IP, with Config.Latency
+	proxy *latency.Proxy // in front of it, with Config.Latency
 }
 
 // Pid is the process id.
@@ -89,6 +107,7 @@ type Cluster struct {
 	Nodes   []*Proc
 	client  *http.Client
 	logs    sync.Mutex
+	world   *world // with Config.Latency
 }
 
 func (c *Config) defaults() error {
@@ -106,6 +125,9 @@ func (c *Config) defaults() error {
 	}
 	if c.NodesPerRegion == 0 {
 		c.NodesPerRegion = 2
+	}
+	if c.Latency != nil {
+		return c.Latency.Validate()
 	}
 	return nil
 }
@@ -146,6 +168,7 @@ func Start(ctx context.Context, cfg Config) (c *Cluster, err error) {
 	if cfg.ProbeInterval > 0 {
 		args = append(args, "-probe-interval", cfg.ProbeInterval.String())
 	}
+	args = append(args, cfg.GatewayArgs...)
 	if c.Gateway, err = c.start("gatewayd", "gateway", cfg.Regions[0], gwDir, args); err != nil {
 		return c, err
 	}
@@ -157,37 +180,71 @@ func Start(ctx context.Context, cfg Config) (c *Cluster, err error) {
 		return c, err
 	}
 	c.Env.APIKey = strings.TrimSpace(string(key))
-	i := 0
+	if cfg.Latency != nil {
+		c.world = newWorld(cfg.Latency)
+	}
 	for _, region := range cfg.Regions {
 		for range cfg.NodesPerRegion {
-			listen := "127.0.0.1:0"
-			if cfg.NodePort > 0 {
-				listen = "127.0.0.1:" + strconv.Itoa(cfg.NodePort+i)
-			}
-			nd := filepath.Join(dir, fmt.Sprintf("node-%d", i))
-			p, err := c.start("noded", fmt.Sprintf("node-%d", i), region, nd, append([]string{
-				"-dir", nd,
-				"-listen", listen,
-				"-region", region,
-				"-gateway", c.Env.Gateway,
-				"-ca", c.Env.CA,
-				"-enroll-token-file", filepath.Join(gwDir, "enroll-token"),
-				// A dev cluster shares one disk: keep a small reserve and
-				// cache so it runs on a small machine.
-				"-reserve", strconv.Itoa(256 << 20),
-				"-cache-bytes", strconv.Itoa(256 << 20),
-			}, cfg.NodeArgs...))
-			if err != nil {
+			if _, err := c.startNode(region, nil); err != nil {
 				return c, err
 			}
-			c.Nodes = append(c.Nodes, p)
-			i++
 		}
 	}
 	if err := c.WaitNodes(ctx, len(c.Nodes)); err != nil {
 		return c, err
 	}
+	if err := c.learnURLs(); err != nil {
+		return c, err
+	}
 	return c, c.writeEnv()
+}
+
+// startNode starts node number len(c.Nodes) in region, with extra flags
+// after the cluster's own, and appends it to c.Nodes.
+func (c *Cluster) startNode(region string, extra []string) (*Proc, error) {
+	i := len(c.Nodes)
+	listen := "127.0.0.1:0"
+	if c.cfg.NodePort > 0 {
+		listen = "127.0.0.1:" + strconv.Itoa(c.cfg.NodePort+i)
+	}
+	gwDir := filepath.Join(c.cfg.Dir, "gateway")
+	nd := filepath.Join(c.cfg.Dir, fmt.Sprintf("node-%d", i))
+	args := []string{
+		"-dir", nd,
+		"-listen", listen,
+		"-region", region,
+		"-gateway", c.Env.Gateway,
+		"-ca", c.Env.CA,
+		"-enroll-token-file", filepath.Join(gwDir, "enroll-token"),
+		// A dev cluster shares one disk: keep a small reserve and
+		// cache so it runs on a small machine.
+		"-reserve", strconv.Itoa(256 << 20),
+		"-cache-bytes", strconv.Itoa(256 << 20),
+	}
+	var ip netip.Addr
+	var proxy *latency.Proxy
+	if c.world != nil {
+		var err error
+		if ip, proxy, err = c.world.place(i, region, c.cfg.NodePort); err != nil {
+			return nil, err
+		}
+		args[3] = netip.AddrPortFrom(ip, proxy.Addr().Port()).String()
+		args = append(args, "-advertise", proxy.Addr().Addr().String())
+	}
+	args = append(append(args, c.cfg.NodeArgs...), extra...)
+	p, err := c.start("noded", fmt.Sprintf("node-%d", i), region, nd, args)
+	if err != nil {
+		if proxy != nil {
+			proxy.Close()
+		}
+		return nil, err
+	}
+	p.ip, p.proxy = ip, proxy
+	if proxy != nil {
+		p.url = "https://" + proxy.Addr().String()
+	}
+	c.Nodes = append(c.Nodes, p)
+	return p, nil
 }
 
 // start launches one daemon with its output in Dir/logs/<name>.log (and
@@ -352,8 +409,9 @@ func (c *Cluster) writeEnv() error {
 	return os.Rename(tmp, path)
 }
 
-// Stop asks every daemon to shut down (SIGTERM), nodes first, and kills
-// those still running after 10 s. It removes cluster.env.
+// Stop asks every daemon to shut down (SIGTERM, and SIGCONT for paused
+// ones), nodes first, and kills those still running after 10 s. Then it
+// closes the latency proxies and removes cluster.env.
 func (c *Cluster) Stop() {
 	os.Remove(filepath.Join(c.cfg.Dir, "cluster.env"))
 	procs := append([]*Proc{}, c.Nodes...)
@@ -361,15 +419,27 @@ func (c *Cluster) Stop() {
 		procs = append(procs, c.Gateway)
 	}
 	for _, p := range procs {
+		if p.cmd == nil {
+			continue
+		}
 		p.Signal(syscall.SIGTERM)
+		p.Signal(syscall.SIGCONT)
 	}
 	timeout := time.After(10 * time.Second)
 	for _, p := range procs {
+		if p.cmd == nil {
+			continue
+		}
 		select {
 		case <-p.done:
 		case <-timeout:
 			p.Signal(syscall.SIGKILL)
 			<-p.done
+		}
+	}
+	for _, p := range c.Nodes {
+		if p.proxy != nil {
+			p.proxy.Close()
 		}
 	}
 }

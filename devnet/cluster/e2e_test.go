@@ -152,6 +152,9 @@ func TestEndToEnd(t *testing.T) {
 		Gateway:       "127.0.0.1:" + strconv.Itoa(freePort(t)),
 		ProbeInterval: 500 * time.Millisecond,
 		Logs:          testLog{t},
+		// R = W: these tests count the W synchronous copies and need
+		// nodes that do not hold a blob (placement has its own tests).
+		GatewayArgs: []string{"-replicas", "3"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -456,6 +459,9 @@ func TestKillDuringUploads(t *testing.T) {
 		Gateway:       "127.0.0.1:" + strconv.Itoa(freePort(t)),
 		ProbeInterval: 300 * time.Millisecond,
 		Logs:          testLog{t},
+		// R = W: these tests count the W synchronous copies and need
+		// nodes that do not hold a blob (placement has its own tests).
+		GatewayArgs: []string{"-replicas", "3"},
 	})
 	if err != nil {
 		t.Fatal(err)
