@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
+
 	"dstor/shared/registry"
 )
 
@@ -21,6 +23,7 @@ const (
 type cachedPin struct {
 	info    registry.PinInfo
 	pinned  map[string]bool // holders whose copy is pinned
+	key     uint64          // the CID's hash, for consistent tie-breaks
 	fetched time.Time
 }
 
@@ -48,7 +51,7 @@ func (c *pinCache) get(ctx context.Context, reg registry.Registry, cid string) (
 	if err != nil {
 		return nil, err
 	}
-	p = &cachedPin{info: info, pinned: make(map[string]bool, len(info.Holders)), fetched: c.now()}
+	p = &cachedPin{info: info, pinned: make(map[string]bool, len(info.Holders)), key: xxhash.Sum64String(cid), fetched: c.now()}
 	for _, h := range info.Holders {
 		if h.Status == registry.StatusPinned {
 			p.pinned[h.NodeID] = true

@@ -28,7 +28,7 @@ func (g *Gateway) handleRead(w http.ResponseWriter, r *http.Request) {
 		g.proxy(w, r, id, pin, region)
 		return
 	}
-	c, ok := g.currentView().Reader(region, pin.isHolder)
+	c, ok := g.currentView().ReaderFor(region, pin.key, pin.isHolder)
 	if !ok {
 		g.metrics.noNode.Add(1)
 		writeError(w, http.StatusServiceUnavailable, "no live node can serve "+id.String())

@@ -43,9 +43,16 @@ type Options struct {
 	// ProbeInterval is how often the gateway probes the nodes (default
 	// 400 ms, so a stopped node is down within about a second).
 	ProbeInterval time.Duration
+	// Registry is the gateway's registry: a postgres:// DSN, or empty for
+	// SQLite in the gateway's directory. Gateways added with AddGateway
+	// share it.
+	Registry string
 	// CacheBytes bounds each node's hot cache (default: the node's;
 	// negative disables it).
 	CacheBytes int64
+	// GatewayConfig, when set, adjusts each gateway's config before it
+	// starts.
+	GatewayConfig func(cfg *gateway.Config)
 	// NodeConfig, when set, adjusts each node's config before it starts
 	// (name as in Node.Name). Nodes keep no free-space reserve unless it
 	// sets one, so tests do not depend on the machine's free disk.
@@ -81,9 +88,12 @@ type Net struct {
 	Options    Options
 
 	t     testing.TB
+	root  string
 	pool  *x509.CertPool
 	https *http.Client // shared by the helpers
 	logs  *logSink
+
+	gateways int // added with AddGateway
 }
 
 // Node is one running storage node.
@@ -151,6 +161,58 @@ func (d *daemon) waitReady(ready <-chan struct{}) {
 	}
 }
 
+// startGateway runs a gateway with its state in dir, on the network's
+// registry.
+func (n *Net) startGateway(t testing.TB, name, dir, region string) *gateway.Gateway {
+	cfg := gateway.Config{
+		Dir:             dir,
+		Listen:          "127.0.0.1:0",
+		Region:          region,
+		Registry:        n.Options.Registry,
+		Writes:          n.Options.Writes,
+		Replicas:        n.Options.Replicas,
+		ProbeInterval:   n.Options.ProbeInterval,
+		APIKeyFile:      filepath.Join(dir, "api-key"),
+		EnrollTokenFile: filepath.Join(dir, "enroll-token"),
+		Logger:          n.logs.logger(name),
+	}
+	if n.Options.GatewayConfig != nil {
+		n.Options.GatewayConfig(&cfg)
+	}
+	g, err := gateway.New(cfg)
+	if err != nil {
+		t.Fatalf("gateway.New: %v", err)
+	}
+	gd := run(t, name, g.Run)
+	t.Cleanup(gd.stop)
+	gd.waitReady(g.Ready())
+	return g
+}
+
+// AddGateway runs another gateway in region on the same registry and CA,
+// as an anycast deployment has one per region, and returns its base URL.
+// It serves the network's API key and knows every node from the registry.
+func (n *Net) AddGateway(t testing.TB, region string) (*gateway.Gateway, string) {
+	t.Helper()
+	n.gateways++
+	name := fmt.Sprintf("gateway-%d", n.gateways+1)
+	dir := filepath.Join(n.root, name)
+	if err := os.CopyFS(filepath.Join(dir, "ca"), os.DirFS(filepath.Join(n.GatewayDir, "ca"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"api-key", "enroll-token"} {
+		b, err := os.ReadFile(filepath.Join(n.GatewayDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := n.startGateway(t, name, dir, region)
+	return g, "https://" + g.Addr()
+}
+
 // Start runs a gateway and Regions x NodesPerRegion nodes and waits until
 // the gateway sees every node up. Everything is stopped by t.Cleanup, the
 // nodes before the gateway; a daemon whose Run fails fails the test.
@@ -161,33 +223,19 @@ func Start(t testing.TB, opt Options) *Net {
 	logs := &logSink{t: t}
 	t.Cleanup(logs.close) // runs last: nothing logs to t after this
 
-	n := &Net{Options: opt, t: t, logs: logs, GatewayDir: filepath.Join(root, "gateway")}
-	g, err := gateway.New(gateway.Config{
-		Dir:             n.GatewayDir,
-		Listen:          "127.0.0.1:0",
-		Region:          opt.Regions[0],
-		Writes:          opt.Writes,
-		Replicas:        opt.Replicas,
-		ProbeInterval:   opt.ProbeInterval,
-		APIKeyFile:      filepath.Join(n.GatewayDir, "api-key"),
-		EnrollTokenFile: filepath.Join(n.GatewayDir, "enroll-token"),
-		Logger:          logs.logger("gateway"),
-	})
-	if err != nil {
-		t.Fatalf("gateway.New: %v", err)
+	n := &Net{Options: opt, t: t, logs: logs, root: root, GatewayDir: filepath.Join(root, "gateway")}
+	if opt.Registry == "" {
+		n.Options.Registry = filepath.Join(n.GatewayDir, "registry.db")
 	}
-	gd := run(t, "gateway", g.Run)
-	t.Cleanup(gd.stop)
-	gd.waitReady(g.Ready())
-	n.Gateway = g
-	n.GatewayURL = "https://" + g.Addr()
+	n.Gateway = n.startGateway(t, "gateway", n.GatewayDir, opt.Regions[0])
+	n.GatewayURL = "https://" + n.Gateway.Addr()
 
 	n.CAFile = filepath.Join(root, "ca.pem")
-	if err := os.WriteFile(n.CAFile, g.CAPEM(), 0o644); err != nil {
+	if err := os.WriteFile(n.CAFile, n.Gateway.CAPEM(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	n.pool = x509.NewCertPool()
-	if !n.pool.AppendCertsFromPEM(g.CAPEM()) {
+	if !n.pool.AppendCertsFromPEM(n.Gateway.CAPEM()) {
 		t.Fatal("gateway CA PEM holds no certificate")
 	}
 	n.https = n.HTTPClient()

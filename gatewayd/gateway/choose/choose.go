@@ -43,9 +43,11 @@ const (
 	// takes no new blobs.
 	MinAvailability = 0.5
 	// TieMargin is how close two reader scores must be to count as a tie,
-	// relative to the best: a holder of the blob within 2 % of the best
-	// node's score is chosen over it.
-	TieMargin = 0.02
+	// relative to the best: a holder of the blob within 20 % of the best
+	// node's score is chosen over it. 20 % is about 2.5 ms of RTT near
+	// zero: less than RTT estimates move within one region, and much less
+	// than the peer fetch a non-holder would need.
+	TieMargin = 0.2
 
 	rttRef        = 10 * time.Millisecond  // RTT at which the RTT factor is 1/2
 	unmeasuredRTT = 100 * time.Millisecond // RTT assumed for a node not timed yet

@@ -27,6 +27,15 @@ type Choice struct {
 // Reader does not allocate, and looks at no more nodes than the tied top
 // group of one region.
 func (v *View) Reader(region string, isHolder func(id string) bool) (Choice, bool) {
+	return v.ReaderFor(region, 0, isHolder)
+}
+
+// ReaderFor is Reader for the blob whose key (a hash of its CID) is given:
+// among the nodes that tie for the best score, holders first, the one
+// with the highest rendezvous weight for key wins. Every gateway then
+// sends readers of one blob to the same node of a tied group, so its
+// cache serves them, while different blobs spread over the group.
+func (v *View) ReaderFor(region string, key uint64, isHolder func(id string) bool) (Choice, bool) {
 	order := v.gwOrder
 	if i, ok := v.regionIx[region]; ok {
 		order = v.regions[i].order
@@ -41,7 +50,7 @@ func (v *View) Reader(region string, isHolder func(id string) bool) (Choice, boo
 			if len(list) == 0 {
 				continue
 			}
-			n := v.best(list, isHolder)
+			n := v.best(list, key, isHolder)
 			return Choice{
 				Node:       &v.nodes[n],
 				Score:      v.meta[n].score,
@@ -54,20 +63,31 @@ func (v *View) Reader(region string, isHolder func(id string) bool) (Choice, boo
 	return Choice{}, false
 }
 
-// best returns the first holder among the nodes of list (sorted by score)
-// that tie with the first, or the first.
-func (v *View) best(list []int32, isHolder func(id string) bool) int32 {
-	if isHolder == nil {
-		return list[0]
-	}
+// best returns, among the nodes of list (sorted by score) that tie with
+// the first, the holder with the highest rendezvous weight for key, or
+// with no holder among them the node with the highest weight.
+func (v *View) best(list []int32, key uint64, isHolder func(id string) bool) int32 {
 	floor := v.meta[list[0]].score * (1 - TieMargin)
-	for _, n := range list {
+	best, bestW, bestHeld := list[0], uint64(0), false
+	for i, n := range list {
 		if v.meta[n].score < floor {
 			break
 		}
-		if isHolder(v.nodes[n].ID) {
-			return n
+		held := isHolder != nil && isHolder(v.nodes[n].ID)
+		w := mix(key ^ v.meta[n].hash)
+		if i == 0 || held && !bestHeld || held == bestHeld && w > bestW {
+			best, bestW, bestHeld = n, w, held
 		}
 	}
-	return list[0]
+	return best
+}
+
+// mix is splitmix64's finalizer: a well-spread weight from a key.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
 }

@@ -1,6 +1,8 @@
 package choose
 
 import (
+	"github.com/cespare/xxhash/v2"
+
 	"cmp"
 	"net/netip"
 	"slices"
@@ -29,9 +31,10 @@ type View struct {
 type meta struct {
 	score  float64
 	region int32
-	net    int32 // -1 if unknown
-	op     int32 // -1 if unknown
-	bucket int32 // freeBucket(Free)
+	net    int32  // -1 if unknown
+	op     int32  // -1 if unknown
+	bucket int32  // freeBucket(Free)
+	hash   uint64 // of the node's ID, for rendezvous tie-breaks
 }
 
 type region struct {
@@ -81,7 +84,7 @@ func NewView(nodes []Node, home string, regionRTT map[string]map[string]time.Dur
 	ops := make(map[string]int32)
 	for i := range v.nodes {
 		n := &v.nodes[i]
-		m := meta{score: Score(n), region: regionOf(n.Region), net: -1, op: -1, bucket: freeBucket(n.Free)}
+		m := meta{score: Score(n), region: regionOf(n.Region), net: -1, op: -1, bucket: freeBucket(n.Free), hash: xxhash.Sum64String(n.ID)}
 		if n.Net.IsValid() {
 			p := n.Net.Masked()
 			id, ok := nets[p]
