@@ -60,3 +60,37 @@ func (g *Gateway) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	g.log.Info("node enrolled", "node", n.ID, "region", n.Region, "url", n.URL)
 	writeJSON(w, http.StatusOK, api.EnrollResponse{ID: n.ID, Cert: string(certPEM)})
 }
+
+// handleEnrollAuditor is POST /v1/auditors/enroll: an auditd presents an
+// enrollment token and its ed25519 key and receives an auditor
+// certificate, with which it challenges nodes and orders repairs.
+func (g *Gateway) handleEnrollAuditor(w http.ResponseWriter, r *http.Request) {
+	var req api.EnrollAuditorRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad enrollment request: "+err.Error())
+		return
+	}
+	err := g.reg.CheckEnrollToken(r.Context(), hashSecret(req.Token))
+	if errors.Is(err, registry.ErrNotFound) || req.Token == "" {
+		writeError(w, http.StatusForbidden, "unknown enrollment token")
+		return
+	} else if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "registry unavailable")
+		return
+	}
+	if len(req.PublicKey) != ed25519.PublicKeySize {
+		writeError(w, http.StatusBadRequest, "public_key must be a 32-byte ed25519 key")
+		return
+	}
+	pub := ed25519.PublicKey(req.PublicKey)
+	certPEM, err := g.ca.Issue(pub, identity.RoleAuditor, nil)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "issue certificate: "+err.Error())
+		return
+	}
+	id := identity.ID(pub)
+	g.log.Info("auditor enrolled", "auditor", id)
+	writeJSON(w, http.StatusOK, api.EnrollResponse{ID: id, Cert: string(certPEM)})
+}

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"dstor/gatewayd/gateway/choose"
+	"dstor/shared/choose"
 	"dstor/gatewayd/gateway/locate"
 	"dstor/shared/identity"
 	"dstor/shared/registry"

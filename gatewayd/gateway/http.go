@@ -17,6 +17,7 @@ func (g *Gateway) httpHandler() http.Handler {
 	mux.HandleFunc("GET /v1/pins/{cid}", g.handlePin)
 	mux.HandleFunc("GET /v1/nodes", g.handleNodes)
 	mux.HandleFunc("POST /v1/nodes/enroll", g.handleEnroll)
+	mux.HandleFunc("POST /v1/auditors/enroll", g.handleEnrollAuditor)
 	mux.HandleFunc("GET /healthz", g.handleHealth)
 	mux.HandleFunc("GET /metrics", g.handleMetrics)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

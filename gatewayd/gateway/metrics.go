@@ -8,7 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"dstor/gatewayd/gateway/choose"
+	"dstor/shared/choose"
 )
 
 // metrics are the gateway's counters, exposed at GET /metrics in the

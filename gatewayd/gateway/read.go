@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"dstor/gatewayd/gateway/choose"
+	"dstor/shared/choose"
 	"dstor/shared/cid"
 	"dstor/shared/httpblob"
 	"dstor/shared/registry"

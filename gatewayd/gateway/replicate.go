@@ -5,7 +5,7 @@ import (
 	"slices"
 	"sync"
 
-	"dstor/gatewayd/gateway/choose"
+	"dstor/shared/choose"
 	"dstor/shared/cid"
 	"dstor/shared/registry"
 	"dstor/shared/wire"

@@ -12,7 +12,7 @@ import (
 
 	"github.com/zeebo/blake3"
 
-	"dstor/gatewayd/gateway/choose"
+	"dstor/shared/choose"
 	"dstor/shared/api"
 	"dstor/shared/cid"
 	"dstor/shared/registry"

@@ -3,7 +3,7 @@ package gateway
 import (
 	"net/http"
 
-	"dstor/gatewayd/gateway/choose"
+	"dstor/shared/choose"
 )
 
 // rebuildView turns the members' current state into an immutable decision

@@ -76,6 +76,12 @@ type EnrollRequest struct {
 	Operator  string `json:"operator,omitempty"`
 }
 
+// EnrollAuditorRequest is what an auditd sends to POST /v1/auditors/enroll.
+type EnrollAuditorRequest struct {
+	Token     string `json:"token"`
+	PublicKey []byte `json:"public_key"` // ed25519, base64 in JSON
+}
+
 // EnrollResponse carries the node's id and its CA-issued certificate.
 type EnrollResponse struct {
 	ID   string `json:"id"`

@@ -1,6 +1,6 @@
-// Package choose makes the gateway's two decisions about nodes: which node
-// serves a reader (reflection) and which nodes store a new blob
-// (placement). It is pure and does no I/O: the gateway builds a View from
+// Package choose makes the two decisions about nodes: which node serves a
+// reader (reflection, in gateways) and which nodes store a blob
+// (placement, in gateways for new blobs and in auditd for repairs). It is pure and does no I/O: the gateway builds a View from
 // its probes after every round, swaps it in with an atomic.Pointer, and
 // asks it questions from any number of goroutines.
 package choose
