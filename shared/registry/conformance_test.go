@@ -47,6 +47,18 @@ func runConformance(t *testing.T, b backend) {
 		{"SetHolderStatus", testSetHolderStatus},
 		{"RemoveHolder", testRemoveHolder},
 		{"RecordPinCommitsHolders", testRecordPinCommitsHolders},
+		{"RecordAudit", testRecordAudit},
+		{"Audits", testAudits},
+		{"Reputation", testReputation},
+		{"UpdateReputation", testUpdateReputation},
+		{"TryLease", testTryLease},
+		{"SampleHolders", testSampleHolders},
+		{"SampleHoldersWeighting", testSampleHoldersWeighting},
+		{"UnderReplicated", testUnderReplicated},
+		{"HoldersOn", testHoldersOn},
+		{"AccrueStorage", testAccrueStorage},
+		{"EgressAndEarnings", testEgressAndEarnings},
+		{"Usage", testUsage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,6 +71,8 @@ func runConformance(t *testing.T, b backend) {
 	}{
 		{"TwoHandles", testTwoHandles},
 		{"TwoHandlesConcurrentRecordPin", testTwoHandlesConcurrentRecordPin},
+		{"TwoHandlesUpdateReputation", testTwoHandlesUpdateReputation},
+		{"TwoHandlesLeases", testTwoHandlesLeases},
 	}
 	for _, tc := range pairTests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,9 +19,10 @@ import (
 //
 // Transactions run at the server's default isolation (READ COMMITTED on
 // PostgreSQL, SERIALIZABLE on CockroachDB). Writes that race with other
-// writers are single-statement upserts (INSERT ... ON CONFLICT), so they stay
-// atomic at READ COMMITTED; serialization failures and deadlocks (SQLSTATE
-// 40001, 40P01) are retried.
+// writers are single-statement upserts (INSERT ... ON CONFLICT), or lock the
+// row they read and rewrite (SELECT ... FOR UPDATE: reputations, accrual
+// marks), so they stay atomic at READ COMMITTED; serialization failures and
+// deadlocks (SQLSTATE 40001, 40P01) are retried.
 type Postgres struct {
 	pool *pgxpool.Pool
 }

@@ -103,9 +103,14 @@ func (p *Postgres) CheckEnrollToken(ctx context.Context, tokenHash [32]byte) err
 	return nil
 }
 
+// pgQuerier is a pool or a transaction.
+type pgQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
 // pgExists returns nil if query (a SELECT 1 ... WHERE ... = $1) finds a
 // row for key, and a wrapped ErrNotFound naming what and key if not.
-func pgExists(ctx context.Context, tx pgx.Tx, what, query, key string) error {
+func pgExists(ctx context.Context, tx pgQuerier, what, query, key string) error {
 	var one int
 	err := tx.QueryRow(ctx, query, key).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -115,7 +120,7 @@ func pgExists(ctx context.Context, tx pgx.Tx, what, query, key string) error {
 }
 
 // pgAccountExists returns nil if account exists, a wrapped ErrNotFound if not.
-func pgAccountExists(ctx context.Context, tx pgx.Tx, account string) error {
+func pgAccountExists(ctx context.Context, tx pgQuerier, account string) error {
 	return pgExists(ctx, tx, "account", `SELECT 1 FROM accounts WHERE id = $1`, account)
 }
 
@@ -125,6 +130,6 @@ func pgContentExists(ctx context.Context, tx pgx.Tx, cid string) error {
 }
 
 // pgNodeExists returns nil if the node exists, a wrapped ErrNotFound if not.
-func pgNodeExists(ctx context.Context, tx pgx.Tx, id string) error {
+func pgNodeExists(ctx context.Context, tx pgQuerier, id string) error {
 	return pgExists(ctx, tx, "node", `SELECT 1 FROM nodes WHERE id = $1`, id)
 }

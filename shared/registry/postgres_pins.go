@@ -56,8 +56,8 @@ func (p *Postgres) RecordPin(ctx context.Context, account, cid string, size int6
 			return nil
 		}
 		_, err = tx.Exec(ctx,
-			`INSERT INTO holders (cid, node_id, status, added_at, updated_at)
-			 SELECT $1, n, $2, $3, $3 FROM unnest($4::TEXT[]) AS n
+			`INSERT INTO holders (cid, node_id, status, added_at, updated_at, accrued_at)
+			 SELECT $1, n, $2, $3, $3, $3 FROM unnest($4::TEXT[]) AS n
 			 ON CONFLICT (cid, node_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at
 			 WHERE holders.status <> excluded.status`,
 			cid, StatusPinned, now, nodeIDs)
@@ -77,7 +77,8 @@ func (p *Postgres) Pin(ctx context.Context, cid string) (PinInfo, error) {
 	err := pgRetry(ctx, func() error {
 		info = PinInfo{}
 		rows, err := p.pool.Query(ctx,
-			`SELECT c.size, c.status, c.replicas, p.first_pin, h.node_id, n.region, n.url, h.status, h.updated_at
+			`SELECT c.size, c.status, c.replicas, p.first_pin, h.node_id, n.region, n.url, h.status, h.updated_at,
+			   h.last_audit, h.last_outcome, `+accrualMark+`
 			 FROM contents c
 			 JOIN (SELECT cid, MIN(created_at) AS first_pin FROM pins WHERE cid = $1 GROUP BY cid) p
 			   ON p.cid = c.cid
@@ -91,19 +92,20 @@ func (p *Postgres) Pin(ctx context.Context, cid string) (PinInfo, error) {
 		found := false
 		for rows.Next() {
 			var (
-				first                         int64
-				node, region, nodeURL, status *string
-				updated                       *int64
+				first                                  int64
+				node, region, nodeURL, status, outcome *string
+				updated, audited, accrued              *int64
 			)
 			if err := rows.Scan(&info.Size, &info.Status, &info.Replicas, &first,
-				&node, &region, &nodeURL, &status, &updated); err != nil {
+				&node, &region, &nodeURL, &status, &updated, &audited, &outcome, &accrued); err != nil {
 				return err
 			}
 			found = true
 			info.CreatedAt = fromNanos(first)
 			if node != nil {
 				info.Holders = append(info.Holders, Holder{NodeID: *node, Region: *region,
-					URL: *nodeURL, Status: *status, UpdatedAt: fromNanos(*updated)})
+					URL: *nodeURL, Status: *status, UpdatedAt: fromNanos(*updated),
+					LastAudit: optTime(*audited), LastOutcome: *outcome, AccruedAt: fromNanos(*accrued)})
 			}
 		}
 		if err := rows.Err(); err != nil {
@@ -113,6 +115,7 @@ func (p *Postgres) Pin(ctx context.Context, cid string) (PinInfo, error) {
 			return ErrNotFound
 		}
 		info.CID = cid
+		info.LastAudit = lastAudit(info.Holders)
 		return nil
 	})
 	if err != nil {

@@ -42,7 +42,7 @@ func (p *Postgres) SetHolderStatus(ctx context.Context, cid, nodeID, status stri
 			return err
 		}
 		_, err := tx.Exec(ctx,
-			`INSERT INTO holders (cid, node_id, status, added_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+			`INSERT INTO holders (cid, node_id, status, added_at, updated_at, accrued_at) VALUES ($1, $2, $3, $4, $4, $4)
 			 ON CONFLICT (cid, node_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
 			cid, nodeID, status, nowNanos())
 		return err

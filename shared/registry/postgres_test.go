@@ -112,6 +112,16 @@ func TestPostgresSchema(t *testing.T) {
 		if _, err := p.pool.Exec(ctx, "UPDATE contents SET status = 'bogus'"); err == nil {
 			t.Fatal("pin status 'bogus' accepted")
 		}
+		for _, q := range []string{
+			`INSERT INTO audits (node_id, cid, auditor, audited_at, outcome, reason, latency, deadline, suspect)
+			 VALUES ('node-1', 'cid-1', '', 1, 'bogus', '', 0, 0, false)`,
+			`INSERT INTO ledger (node_id, cid, kind, amount, entry_at) VALUES ('node-1', '', 'bogus', 1, 1)`,
+			`INSERT INTO reputations VALUES ('node-1', 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 'bogus', '', 0, '', 0, 0)`,
+		} {
+			if _, err := p.pool.Exec(ctx, q); err == nil {
+				t.Fatalf("accepted: %s", q)
+			}
+		}
 	})
 }
 
@@ -189,4 +199,41 @@ func TestOpen(t *testing.T) {
 			t.Fatalf("Open(\"\") = %v, want an error", err)
 		}
 	})
+}
+
+// TestPostgresMigrateV1 checks that a database written by schema version 1
+// migrates with its data intact.
+func TestPostgresMigrateV1(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Start(t)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if err := migratePostgres(ctx, tx, postgresMigrations()[:1]); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`INSERT INTO accounts VALUES ('acct_1', 'a', 1)`,
+			`INSERT INTO nodes (id, region, url, public_key, joined_at) VALUES ('n1', 'eu', 'https://n1:1', '\x01', 2)`,
+			`INSERT INTO contents (cid, size, created_at) VALUES ('cid-1', 5, 3)`,
+			`INSERT INTO pins VALUES ('acct_1', 'cid-1', 3)`,
+			`INSERT INTO holders (cid, node_id, added_at, updated_at) VALUES ('cid-1', 'n1', 4, 4)`,
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		return nil
+	})
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatalf("write schema version 1: %v", err)
+	}
+	p := openTestPostgres(t, dsn)
+	if h := mustHolder(t, p, "cid-1", "n1"); h.Status != StatusPinned || h.UpdatedAt.UnixNano() != 4 {
+		t.Fatalf("holder = %+v, want pinned, UpdatedAt kept", h)
+	}
+	checkMigratedAuditState(t, p)
 }

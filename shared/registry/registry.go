@@ -1,6 +1,7 @@
 // Package registry is the metadata registry of dStor: accounts, API keys,
 // node enrollment tokens, storage nodes and pins (which account pinned which
-// content ID, and which nodes hold it).
+// content ID, and which nodes hold it), and the state of auditing: audit
+// history, node reputation, work leases and the earnings ledger.
 //
 // The Registry interface is backend-neutral. OpenSQLite provides an embedded
 // SQLite implementation (the default, no server); OpenPostgres a PostgreSQL
@@ -42,6 +43,10 @@ type Holder struct {
 	URL       string    // URL of the holding node
 	Status    string    // StatusPinning, StatusPinned or StatusFailed
 	UpdatedAt time.Time // when Status was last set (UTC)
+
+	LastAudit   time.Time // time of the newest recorded audit of this copy (UTC); zero if never audited
+	LastOutcome string    // that audit's outcome (AuditPass, ...); "" if never audited
+	AccruedAt   time.Time // storage accrual mark (UTC): when the row was added, then moved by AccrueStorage and MarkAccrual
 }
 
 // PinInfo describes a pinned CID.
@@ -52,6 +57,7 @@ type PinInfo struct {
 	Replicas  int       // target number of copies (SetReplicas); 0 if never set
 	CreatedAt time.Time // earliest pin of this CID by any account (UTC)
 	Holders   []Holder  // every holder row, whatever its Status, ordered by NodeID
+	LastAudit time.Time // the newest LastAudit over its holders; zero if none was audited
 }
 
 // Registry is the dStor metadata registry. Implementations are safe for
@@ -95,6 +101,75 @@ type Registry interface {
 	// RemoveHolder deletes the holder row (cid, nodeID), whatever its status; no error if there is none.
 	// Unknown CID -> ErrNotFound.
 	RemoveHolder(ctx context.Context, cid, nodeID string) error
+
+	// RecordAudit appends a to the audit history and returns the ID it was given (a.ID is ignored; IDs grow with
+	// every record). a.At zero means now. It also sets LastAudit and LastOutcome of the holder row (a.CID, a.NodeID),
+	// if there is one and it holds no newer audit. See CheckAudit for what is valid.
+	//
+	// Errors: unknown node -> wraps ErrNotFound; an invalid audit -> error. On error nothing changes.
+	RecordAudit(ctx context.Context, a Audit) (int64, error)
+	// Audits returns a node's audit history, newest (highest ID) first, at most limit (limit <= 0: 100) records,
+	// only those with ID < before if before > 0 (to page on, pass the last ID of the previous page).
+	// Unknown node -> ErrNotFound.
+	Audits(ctx context.Context, nodeID string, before int64, limit int) ([]Audit, error)
+
+	// Reputation returns a node's reputation; a node never updated has the defaults (NewNodeRep).
+	// Unknown node -> ErrNotFound.
+	Reputation(ctx context.Context, nodeID string) (NodeRep, error)
+	// UpdateReputation reads the node's reputation, calls f on it and writes back the result, atomically: concurrent
+	// updates, from this process or others sharing the database, never lose one another's changes. f may be called
+	// more than once (when the transaction is retried), each time on a fresh copy; it must not change NodeID.
+	// UpdatedAt is set by the registry; StatusAt too, to now, if f changes Status without setting StatusAt.
+	// It returns the reputation as written.
+	//
+	// Errors: unknown node -> wraps ErrNotFound; f's error -> that error, wrapped; an invalid result (see
+	// CheckNodeRep) -> error. On error nothing is written.
+	UpdateReputation(ctx context.Context, nodeID string, f func(*NodeRep) error) (NodeRep, error)
+	// Reputations returns every node's reputation (defaults for nodes never updated), ordered by node ID.
+	Reputations(ctx context.Context) ([]NodeRep, error)
+
+	// TryLease takes the lease on key for owner until now+ttl if it is free, expired or already owner's (then it is
+	// renewed), and reports whether owner now holds it. Leases let several auditd instances share work without
+	// doing it twice. Expiry uses the clocks of the processes sharing the registry: keep ttl well above their skew.
+	// Empty key or owner, or ttl <= 0 -> error.
+	TryLease(ctx context.Context, key, owner string, ttl time.Duration) (bool, error)
+	// ReleaseLease drops owner's lease on key; no error if owner does not hold it (another owner's lease is kept).
+	ReleaseLease(ctx context.Context, key, owner string) error
+
+	// SampleHolders returns up to n distinct (CID, holder) pairs chosen at random, each with probability
+	// proportional to the CID's size, among holder rows with StatusPinned on nodes that are not
+	// NodeDisqualified (weighted sampling without replacement). Zero-size CIDs are never chosen. n <= 0 -> none.
+	SampleHolders(ctx context.Context, n int) ([]AuditTarget, error)
+	// UnderReplicated returns the pins that need repair, with their holders as Pin returns them: those whose number
+	// of healthy holders (StatusPinned, on nodes not NodeDisqualified) is below minHealthy(Replicas), among pins
+	// whose Status is StatusPinned or StatusFailed (queued or pinning ones are still being placed). They come most
+	// missing first (minHealthy(Replicas) - healthy, then CID), at most limit (limit <= 0: 100). "Fewer than 12
+	// healthy of 16" is minHealthy(16) = 12, for example func(r int) int { return r * 3 / 4 }.
+	UnderReplicated(ctx context.Context, minHealthy func(replicas int) int, limit int) ([]PinInfo, error)
+	// HoldersOn returns the CIDs with a holder row on the node, whatever its status, ordered.
+	// Unknown node -> ErrNotFound.
+	HoldersOn(ctx context.Context, nodeID string) ([]string, error)
+
+	// AccrueStorage credits the holder (cid, nodeID) with Size x hours byte-hours for the time from its accrual
+	// mark (Holder.AccruedAt) to at, if at is after the mark, moves the mark to at and returns the byte-hours
+	// credited (0 if at is not after the mark: nothing changes). The credit is a ledger entry dated at.
+	// Zero at -> error; unknown holder -> ErrNotFound.
+	AccrueStorage(ctx context.Context, cid, nodeID string, at time.Time) (float64, error)
+	// MarkAccrual moves the holder's accrual mark forward to at without credit (the node stops earning for this
+	// copy from at); a mark already at or after at is kept. Zero at -> error; unknown holder -> ErrNotFound.
+	MarkAccrual(ctx context.Context, cid, nodeID string, at time.Time) error
+	// RecordEgress credits a node with bytes served, as a ledger entry dated at (zero: now). bytes == 0 records
+	// nothing. Negative bytes -> error; unknown node -> ErrNotFound.
+	RecordEgress(ctx context.Context, nodeID string, bytes int64, at time.Time) error
+	// Earnings sums a node's ledger entries dated in [from, to) (zero from: since the start; zero to: without end).
+	// Unknown node -> ErrNotFound.
+	Earnings(ctx context.Context, nodeID string, from, to time.Time) (Earnings, error)
+	// Ledger returns a node's ledger entries dated in [from, to) (zero bounds as in Earnings), oldest first, at most
+	// limit (limit <= 0: 100). Unknown node -> ErrNotFound.
+	Ledger(ctx context.Context, nodeID string, from, to time.Time, limit int) ([]LedgerEntry, error)
+	// Usage returns what an account stores: its pins and the sum of their sizes. Unknown account -> ErrNotFound.
+	Usage(ctx context.Context, account string) (Usage, error)
+
 	// Close releases the registry's resources.
 	Close() error
 }

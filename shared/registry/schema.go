@@ -67,6 +67,60 @@ ALTER TABLE holders ADD COLUMN status TEXT NOT NULL DEFAULT 'pinned';
 ALTER TABLE holders ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
 UPDATE holders SET updated_at = added_at;
 `,
+		// Version 3: audit state. A holder's accrual mark is accrued_at, or
+		// added_at where that is later (rows from before: accrued_at 0).
+		`
+ALTER TABLE holders ADD COLUMN last_audit BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE holders ADD COLUMN last_outcome TEXT NOT NULL DEFAULT '';
+ALTER TABLE holders ADD COLUMN accrued_at BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE audits (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	node_id    TEXT    NOT NULL REFERENCES nodes(id),
+	cid        TEXT    NOT NULL,
+	auditor    TEXT    NOT NULL,
+	audited_at BIGINT  NOT NULL,
+	outcome    TEXT    NOT NULL CHECK (outcome IN ('pass', 'fail', 'timeout', 'offline', 'unknown')),
+	reason     TEXT    NOT NULL,
+	latency    BIGINT  NOT NULL,
+	deadline   BIGINT  NOT NULL,
+	suspect    BOOLEAN NOT NULL
+);
+CREATE INDEX audits_node ON audits(node_id, id);
+CREATE TABLE reputations (
+	node_id         TEXT             PRIMARY KEY REFERENCES nodes(id),
+	alpha           DOUBLE PRECISION NOT NULL,
+	beta            DOUBLE PRECISION NOT NULL,
+	unknown_alpha   DOUBLE PRECISION NOT NULL,
+	unknown_beta    DOUBLE PRECISION NOT NULL,
+	n_audits        BIGINT           NOT NULL,
+	n_passes        BIGINT           NOT NULL,
+	n_fails         BIGINT           NOT NULL,
+	n_timeouts      BIGINT           NOT NULL,
+	n_offline       BIGINT           NOT NULL,
+	n_unknown       BIGINT           NOT NULL,
+	n_suspects      BIGINT           NOT NULL,
+	status          TEXT             NOT NULL CHECK (status IN ('active', 'suspended', 'disqualified')),
+	status_reason   TEXT             NOT NULL,
+	status_at       BIGINT           NOT NULL,
+	contained       TEXT             NOT NULL,
+	contained_tries BIGINT           NOT NULL,
+	updated_at      BIGINT           NOT NULL
+);
+CREATE TABLE leases (
+	lease_key  TEXT   PRIMARY KEY,
+	owner      TEXT   NOT NULL,
+	expires_at BIGINT NOT NULL
+);
+CREATE TABLE ledger (
+	id       INTEGER          PRIMARY KEY AUTOINCREMENT,
+	node_id  TEXT             NOT NULL REFERENCES nodes(id),
+	cid      TEXT             NOT NULL,
+	kind     TEXT             NOT NULL CHECK (kind IN ('storage', 'egress')),
+	amount   DOUBLE PRECISION NOT NULL,
+	entry_at BIGINT           NOT NULL
+);
+CREATE INDEX ledger_node ON ledger(node_id, entry_at);
+`,
 	}
 }
 

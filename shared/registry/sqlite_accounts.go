@@ -112,7 +112,7 @@ func (s *SQLite) CheckEnrollToken(ctx context.Context, tokenHash [32]byte) error
 }
 
 // accountExists returns nil if account exists, a wrapped ErrNotFound if not.
-func accountExists(ctx context.Context, tx *sql.Tx, account string) error {
+func accountExists(ctx context.Context, tx sqlQuerier, account string) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE id = $1`, account).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {

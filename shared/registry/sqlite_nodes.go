@@ -62,8 +62,13 @@ func (s *SQLite) Nodes(ctx context.Context) ([]Node, error) {
 	return nodes, nil
 }
 
+// sqlQuerier is a *sql.DB or *sql.Tx.
+type sqlQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // nodeExists returns nil if the node exists, a wrapped ErrNotFound if not.
-func nodeExists(ctx context.Context, tx *sql.Tx, id string) error {
+func nodeExists(ctx context.Context, tx sqlQuerier, id string) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM nodes WHERE id = $1`, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {

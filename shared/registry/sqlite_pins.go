@@ -55,7 +55,7 @@ func (s *SQLite) RecordPin(ctx context.Context, account, cid string, size int64,
 		created = n == 1
 		for _, id := range nodeIDs {
 			if _, err := tx.ExecContext(ctx,
-				`INSERT INTO holders (cid, node_id, added_at, status, updated_at) VALUES ($1, $2, $3, $4, $3)
+				`INSERT INTO holders (cid, node_id, added_at, status, updated_at, accrued_at) VALUES ($1, $2, $3, $4, $3, $3)
 				 ON CONFLICT (cid, node_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at
 				 WHERE holders.status <> excluded.status`,
 				cid, id, now, StatusPinned); err != nil {
@@ -78,7 +78,8 @@ func (s *SQLite) Pin(ctx context.Context, cid string) (PinInfo, error) {
 	err := s.retry(ctx, func() error {
 		info = PinInfo{}
 		rows, err := s.db.QueryContext(ctx,
-			`SELECT c.size, c.status, c.replicas, p.first_pin, h.node_id, n.region, n.url, h.status, h.updated_at
+			`SELECT c.size, c.status, c.replicas, p.first_pin, h.node_id, n.region, n.url, h.status, h.updated_at,
+			   h.last_audit, h.last_outcome, `+accrualMark+`
 			 FROM contents c
 			 JOIN (SELECT cid, MIN(created_at) AS first_pin FROM pins WHERE cid = $1 GROUP BY cid) p
 			   ON p.cid = c.cid
@@ -93,19 +94,20 @@ func (s *SQLite) Pin(ctx context.Context, cid string) (PinInfo, error) {
 		found := false
 		for rows.Next() {
 			var (
-				first                         int64
-				node, region, nodeURL, status sql.NullString
-				updated                       sql.NullInt64
+				first                                  int64
+				node, region, nodeURL, status, outcome sql.NullString
+				updated, audited, accrued              sql.NullInt64
 			)
 			if err := rows.Scan(&info.Size, &info.Status, &info.Replicas, &first,
-				&node, &region, &nodeURL, &status, &updated); err != nil {
+				&node, &region, &nodeURL, &status, &updated, &audited, &outcome, &accrued); err != nil {
 				return err
 			}
 			found = true
 			info.CreatedAt = fromNanos(first)
 			if node.Valid {
 				info.Holders = append(info.Holders, Holder{NodeID: node.String, Region: region.String,
-					URL: nodeURL.String, Status: status.String, UpdatedAt: fromNanos(updated.Int64)})
+					URL: nodeURL.String, Status: status.String, UpdatedAt: fromNanos(updated.Int64),
+					LastAudit: optTime(audited.Int64), LastOutcome: outcome.String, AccruedAt: fromNanos(accrued.Int64)})
 			}
 		}
 		if err := rows.Err(); err != nil {
@@ -115,6 +117,7 @@ func (s *SQLite) Pin(ctx context.Context, cid string) (PinInfo, error) {
 			return ErrNotFound
 		}
 		info.CID = cid
+		info.LastAudit = lastAudit(info.Holders)
 		return nil
 	})
 	if err != nil {

@@ -49,7 +49,7 @@ func (s *SQLite) SetHolderStatus(ctx context.Context, cid, nodeID, status string
 		}
 		now := nowNanos()
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO holders (cid, node_id, added_at, status, updated_at) VALUES ($1, $2, $3, $4, $3)
+			`INSERT INTO holders (cid, node_id, added_at, status, updated_at, accrued_at) VALUES ($1, $2, $3, $4, $3, $3)
 			 ON CONFLICT (cid, node_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
 			cid, nodeID, now, status)
 		return err

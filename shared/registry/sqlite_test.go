@@ -200,4 +200,5 @@ func TestSQLiteMigrateV1(t *testing.T) {
 	if h := info.Holders[0]; h.Status != StatusPinned || h.UpdatedAt.UnixNano() != 4 {
 		t.Fatalf("holder = %+v, want pinned, UpdatedAt = added_at", h)
 	}
+	checkMigratedAuditState(t, s)
 }
