@@ -37,6 +37,7 @@ func main() {
 	flag.Int64Var(&cfg.Q1Bytes, "q1-bytes", cfg.Q1Bytes, "bytes Q1 moves")
 	flag.Int64Var(&cfg.BigSize, "big", cfg.BigSize, "size of the large blob")
 	flag.IntVar(&cfg.SmallSize, "small", cfg.SmallSize, "size of the small blob")
+	flag.Int64Var(&cfg.IngestSize, "ingest-size", cfg.IngestSize, "size of the blob the ingest measurement uploads")
 	flag.Int64Var(&cfg.BigCacheBytes, "big-cache-bytes", cfg.BigCacheBytes, "-cache-bytes of the node serving the cached large read")
 	flag.Int64Var(&cfg.CacheBytes, "cache-bytes", cfg.CacheBytes, "-cache-bytes of the cluster's nodes (cold reads and RSS use one; the large blob must not fit)")
 	flag.DurationVar(&cfg.QuietWait, "quiet-wait", cfg.QuietWait, "wait up to this long before each run for the machine to be idle (0: do not)")

@@ -79,6 +79,7 @@ func bareHandler(small, big []byte) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /small", serve(small))
 	mux.Handle("GET /big", serve(big))
+	mux.Handle("GET /ipfs/{cid}", bareRedirect()) // issue 4's redirect baseline
 	return mux
 }
 

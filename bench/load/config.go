@@ -48,6 +48,9 @@ type Config struct {
 	// BigSize and SmallSize are the blob sizes (default 256 MiB, 4 KiB).
 	BigSize   int64
 	SmallSize int
+	// IngestSize is the blob the ingest measurement uploads (default
+	// 1 GiB, issue 4's figure).
+	IngestSize int64
 	// BigCacheBytes is the cache budget of the node that serves the cached
 	// large read (default 4 GiB: noded admits an item of at most 1/16 of
 	// its budget).
@@ -86,6 +89,7 @@ func Defaults() Config {
 		Q1Bytes:       1 << 30,
 		BigSize:       256 << 20,
 		SmallSize:     4 << 10,
+		IngestSize:    1 << 30,
 		BigCacheBytes: 4 << 30,
 		CacheBytes:    256 << 20,
 		ProbeInterval: 250 * time.Millisecond,
@@ -106,7 +110,7 @@ func (c *Config) validate() error {
 	if c.Duration <= 0 || c.Warmup < 0 {
 		errs = append(errs, errors.New("duration must be positive, warmup not negative"))
 	}
-	if c.Q1Bytes <= 0 || c.BigSize <= 0 || c.SmallSize <= 0 {
+	if c.Q1Bytes <= 0 || c.BigSize <= 0 || c.SmallSize <= 0 || c.IngestSize <= 0 {
 		errs = append(errs, errors.New("sizes must be positive"))
 	}
 	if c.Progress == nil {

@@ -20,6 +20,8 @@ const (
 	BlobsPS             // blobs per second
 	MiB                 // mebibytes
 	Count               // a plain count
+	Copies              // copies of a blob, fractional
+	Percent             // percent
 )
 
 func (u Unit) format(v float64) string {
@@ -34,6 +36,10 @@ func (u Unit) format(v float64) string {
 		return thousands(v) + " blobs/s"
 	case MiB:
 		return fmt.Sprintf("%.1f MiB", v)
+	case Copies:
+		return fmt.Sprintf("%.2f copies", v)
+	case Percent:
+		return fmt.Sprintf("%.1f %%", v)
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }

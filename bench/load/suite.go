@@ -32,6 +32,9 @@ func measurements() []measurement {
 		{"caddy", "Caddy file_server over HTTP/3: the same figures", measureCaddy, true},
 		{"cached4k", "dStor node, small blob from its cache: rate and latency", measureCachedSmall, true},
 		{"cached256", "dStor node, large blob from its cache: throughput and TTFB", measureCachedBig, true},
+		// Issue 4 (redirect.go, ingest.go); each measures its own baselines.
+		{"redirect", "dStor gateway's 307 redirects vs a bare http3 fixed 307: rate and latency", measureRedirect, true},
+		{"ingest", "dStor gateway ingest of a large blob (W copies) vs Q1, copies sent, BLAKE3 share", measureIngest, true},
 		{"cold", "dStor node, large blob from disk, page cache dropped", measureCold, false},
 		{"peerfetch", "dStor node without the blob: end to end, TTFB, fetches under concurrent readers", measurePeerFetch, false},
 		{"rss", "dStor node's peak RSS while serving concurrent large reads", measureRSS, false},
@@ -64,6 +67,7 @@ type suite struct {
 	bare  *bareServer
 	caddy *caddyServer
 	dstor *dstorEnv
+	gw    gatewayRuns // state of the redirect and ingest measurements
 }
 
 // Run runs the selected measurements and prints the report to out. It

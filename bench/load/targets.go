@@ -34,6 +34,21 @@ const (
 	keyWritesGateway = "writes.gateway"
 	keyWritesCommits = "writes.gateway.commits"
 	keyWritesNode    = "writes.node"
+
+	// Issue 4.
+	keyBareRedirectRPS = "bare.redirect.rps"
+	keyBareRedirectP50 = "bare.redirect.p50"
+	keyBareRedirectP99 = "bare.redirect.p99"
+	keyRedirectRPS     = "redirect.rps"
+	keyRedirectP50     = "redirect.p50"
+	keyRedirectP99     = "redirect.p99"
+	keyRedirectManyRPS = "redirect.many.rps"
+	keyRedirectManyP50 = "redirect.many.p50"
+	keyRedirectManyP99 = "redirect.many.p99"
+	keyIngest          = "ingest.mbps"
+	keyIngestCopies    = "ingest.copies"
+	keyIngestHash      = "ingest.hash.share"
+	keyBlake3          = "blake3.mbps"
 )
 
 // Targets are issue 3's figures to reach, plus ratios shown for context
@@ -64,5 +79,18 @@ func Targets(cfg Config) []Check {
 		{Key: keyRSS, Op: "<=", Target: rssBound},
 
 		{Key: keyWritesNode, Op: ">=", Target: 2500},
+
+		// Issue 4: redirects at 0.8x a bare fixed 307; ingest at 0.8 x
+		// Q1/(W+1), every copy crossing QUIC on the same cores; about W
+		// copies sent by the gateway (at most W+1); hashing under 10 %.
+		{Key: keyRedirectRPS, Against: keyBareRedirectRPS, Op: ">=", Target: 0.8},
+		{Key: keyRedirectP50, Against: keyBareRedirectP50},
+		{Key: keyRedirectP99, Against: keyBareRedirectP99},
+		{Key: keyRedirectManyRPS, Against: keyBareRedirectRPS, Op: ">=", Target: 0.8},
+		{Key: keyRedirectManyP50, Against: keyBareRedirectP50},
+		{Key: keyRedirectManyP99, Against: keyBareRedirectP99},
+		{Key: keyIngest, Against: keyQ1, Op: ">=", Target: 0.8 / (ingestWrites + 1)},
+		{Key: keyIngestCopies, Op: "<=", Target: ingestWrites + 1},
+		{Key: keyIngestHash, Op: "<", Target: 10},
 	}
 }
