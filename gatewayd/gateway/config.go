@@ -56,10 +56,21 @@ type Config struct {
 	// are created with fresh secrets; both are registered at start.
 	APIKeyFile      string
 	EnrollTokenFile string
+	// Prices turn the ledger into money (defaults like Storj's public
+	// rates).
+	Prices Prices
 	// Logger is optional.
 	Logger *slog.Logger
 	// now is the clock; tests may replace it.
 	now func() time.Time
+}
+
+// Prices are in US dollars.
+type Prices struct {
+	OperatorStorage float64 // paid per TB-month of audited storage (default 1.50)
+	OperatorEgress  float64 // paid per TB served (default 2.00)
+	AccountStorage  float64 // charged per TB-month stored (default 4.00)
+	AccountEgress   float64 // charged per TB read (default 7.00)
 }
 
 func (c *Config) validate() error {
@@ -102,6 +113,17 @@ func (c *Config) validate() error {
 	}
 	if c.MaxBlobSize == 0 {
 		c.MaxBlobSize = 64 << 30
+	}
+	for _, p := range []struct {
+		v   *float64
+		def float64
+	}{{&c.Prices.OperatorStorage, 1.50}, {&c.Prices.OperatorEgress, 2.00}, {&c.Prices.AccountStorage, 4.00}, {&c.Prices.AccountEgress, 7.00}} {
+		if *p.v == 0 {
+			*p.v = p.def
+		}
+		if *p.v < 0 {
+			errs = append(errs, fmt.Errorf("gateway: prices must not be negative, got %v", *p.v))
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

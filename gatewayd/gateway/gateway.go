@@ -12,8 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"dstor/shared/choose"
 	"dstor/gatewayd/gateway/locate"
+	"dstor/shared/choose"
 	"dstor/shared/identity"
 	"dstor/shared/registry"
 	"dstor/shared/serve"
@@ -169,6 +169,15 @@ func (g *Gateway) loadNodes(ctx context.Context) error {
 	}
 	for _, n := range ns {
 		g.nodes.upsert(n, false)
+	}
+	// auditd's verdicts: suspended nodes get no new pins, disqualified
+	// ones nothing at all.
+	if reps, err := g.reg.Reputations(ctx); err == nil {
+		for _, r := range reps {
+			g.nodes.setStanding(r.NodeID, r.Status)
+		}
+	} else {
+		g.log.Warn("load reputations", "err", err)
 	}
 	g.rebuildView()
 	return nil

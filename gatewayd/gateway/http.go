@@ -16,6 +16,9 @@ func (g *Gateway) httpHandler() http.Handler {
 	mux.HandleFunc("HEAD /ipfs/{cid}", g.handleRead)
 	mux.HandleFunc("GET /v1/pins/{cid}", g.handlePin)
 	mux.HandleFunc("GET /v1/nodes", g.handleNodes)
+	mux.HandleFunc("GET /v1/nodes/{id}/audits", g.handleAudits)
+	mux.HandleFunc("GET /v1/nodes/{id}/earnings", g.handleEarnings)
+	mux.HandleFunc("GET /v1/account/usage", g.handleUsage)
 	mux.HandleFunc("POST /v1/nodes/enroll", g.handleEnroll)
 	mux.HandleFunc("POST /v1/auditors/enroll", g.handleEnrollAuditor)
 	mux.HandleFunc("GET /healthz", g.handleHealth)
@@ -52,7 +55,7 @@ func (g *Gateway) nodesResponse() api.NodesResponse {
 	for _, n := range g.nodes.all() {
 		st := n.status
 		out.Nodes = append(out.Nodes, api.Node{
-			ID: n.ID, Region: n.Region, URL: n.URL, State: n.state(), Operator: n.operator(),
+			ID: n.ID, Region: n.Region, URL: n.URL, State: n.state(), Operator: n.operator(), Standing: n.standing,
 			RTTms:        ms(n.rtt.Smoothed),
 			RTTVarms:     ms(n.rtt.Deviation),
 			Availability: n.avail,

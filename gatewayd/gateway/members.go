@@ -38,6 +38,9 @@ type nodeState struct {
 	avail   float64   // availability, 0..1
 	seen    time.Time // last successful probe
 	status  wire.Status
+	// standing is auditd's verdict: "" or registry.NodeActive,
+	// NodeSuspended (no new pins) or NodeDisqualified (not used at all).
+	standing string
 }
 
 func (n *nodeState) target() wire.Target {
@@ -121,6 +124,15 @@ func networkOf(host string) netip.Prefix {
 		return p
 	}
 	return netip.Prefix{}
+}
+
+// setStanding records auditd's verdict on a node.
+func (m *members) setStanding(id, standing string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s := m.byID[id]; s != nil {
+		s.standing = standing
+	}
 }
 
 // observe records a probe's outcome and reports whether the node's state

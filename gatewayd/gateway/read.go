@@ -62,7 +62,7 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, id cid.CID, pin 
 	bestScore := -1.0
 	for hid := range pin.pinned {
 		n, ok := g.nodes.get(hid)
-		if !ok || !n.up {
+		if !ok || !n.up || n.standing == registry.NodeDisqualified {
 			continue
 		}
 		cn := chooseNode(&n)

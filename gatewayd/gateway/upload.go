@@ -12,8 +12,8 @@ import (
 
 	"github.com/zeebo/blake3"
 
-	"dstor/shared/choose"
 	"dstor/shared/api"
+	"dstor/shared/choose"
 	"dstor/shared/cid"
 	"dstor/shared/registry"
 	"dstor/shared/wire"
@@ -60,6 +60,11 @@ func (g *Gateway) handleUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	plan := g.currentView().Place(g.cfg.Replicas, nil, nil, nil)
+	if len(plan) < g.cfg.Replicas {
+		// Probes may have admitted nodes since the last rebuild.
+		g.rebuildView()
+		plan = g.currentView().Place(g.cfg.Replicas, nil, nil, nil)
+	}
 	ups, holders, pulls, err := g.openUploads(r.Context(), size, plan)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, err.Error())

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"dstor/shared/choose"
+	"dstor/shared/registry"
 )
 
 // rebuildView turns the members' current state into an immutable decision
@@ -32,8 +33,8 @@ func chooseNode(s *nodeState) choose.Node {
 		Load:         s.status.InFlight,
 		Free:         max(s.status.Free-s.status.Reserve, 0),
 		Accepting:    s.status.Accepting,
-		Draining:     s.status.Draining,
-		Up:           s.up,
+		Draining:     s.status.Draining || s.standing == registry.NodeSuspended,
+		Up:           s.up && s.standing != registry.NodeDisqualified,
 		Suspect:      s.suspect,
 	}
 }

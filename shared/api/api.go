@@ -39,10 +39,11 @@ type Node struct {
 	URL           string  `json:"url"`
 	State         string  `json:"state"` // "up", "suspect" (missed its last probe) or "down"
 	Operator      string  `json:"operator,omitempty"`
-	RTTms         float64 `json:"rtt_ms"`       // smoothed QUIC RTT from this gateway
-	RTTVarms      float64 `json:"rttvar_ms"`    // its mean deviation
-	Availability  float64 `json:"availability"` // EWMA of probe and request success, 0..1
-	Load          int64   `json:"load"`         // in-flight requests at its last heartbeat
+	Standing      string  `json:"standing,omitempty"` // auditd's verdict: active, suspended or disqualified
+	RTTms         float64 `json:"rtt_ms"`             // smoothed QUIC RTT from this gateway
+	RTTVarms      float64 `json:"rttvar_ms"`          // its mean deviation
+	Availability  float64 `json:"availability"`       // EWMA of probe and request success, 0..1
+	Load          int64   `json:"load"`               // in-flight requests at its last heartbeat
 	Accepting     bool    `json:"accepting"`
 	Draining      bool    `json:"draining,omitempty"`
 	Capacity      int64   `json:"capacity"`
@@ -86,4 +87,67 @@ type EnrollAuditorRequest struct {
 type EnrollResponse struct {
 	ID   string `json:"id"`
 	Cert string `json:"cert"` // PEM
+}
+
+// Reputation is a node's standing from its audits.
+type Reputation struct {
+	Status        string  `json:"status"` // active, suspended or disqualified
+	StatusReason  string  `json:"status_reason,omitempty"`
+	StatusAt      string  `json:"status_at,omitempty"`
+	Score         float64 `json:"score"`         // audit score; disqualified under 0.96
+	UnknownScore  float64 `json:"unknown_score"` // unknown-error score; suspended under 0.6
+	Audits        int64   `json:"audits"`
+	Passes        int64   `json:"passes"`
+	Fails         int64   `json:"fails"`
+	Timeouts      int64   `json:"timeouts"`
+	Offline       int64   `json:"offline"`
+	Unknown       int64   `json:"unknown"`
+	RelaySuspects int64   `json:"relay_suspects"`
+	Contained     string  `json:"contained,omitempty"` // CID being re-asked after a timeout
+}
+
+// Audit is one challenge's recorded outcome.
+type Audit struct {
+	ID           int64   `json:"id"`
+	CID          string  `json:"cid"`
+	Auditor      string  `json:"auditor,omitempty"`
+	At           string  `json:"at"`
+	Outcome      string  `json:"outcome"` // pass, fail, timeout, offline or unknown
+	Reason       string  `json:"reason,omitempty"`
+	LatencyMS    float64 `json:"latency_ms"`
+	DeadlineMS   float64 `json:"deadline_ms"`
+	RelaySuspect bool    `json:"relay_suspect,omitempty"`
+}
+
+// AuditsResponse answers GET /v1/nodes/{id}/audits.
+type AuditsResponse struct {
+	Node       string     `json:"node"`
+	Reputation Reputation `json:"reputation"`
+	Audits     []Audit    `json:"audits"`
+}
+
+// EarningsResponse answers GET /v1/nodes/{id}/earnings.
+type EarningsResponse struct {
+	Node                   string  `json:"node"`
+	From                   string  `json:"from"`
+	To                     string  `json:"to"`
+	ByteHours              float64 `json:"byte_hours"` // of pins whose latest audit passed
+	EgressBytes            int64   `json:"egress_bytes"`
+	StorageUSD             float64 `json:"storage_usd"`
+	EgressUSD              float64 `json:"egress_usd"`
+	TotalUSD               float64 `json:"total_usd"`
+	StoragePricePerTBMonth float64 `json:"storage_price_per_tb_month"`
+	EgressPricePerTB       float64 `json:"egress_price_per_tb"`
+}
+
+// UsageResponse answers GET /v1/account/usage.
+type UsageResponse struct {
+	Account                string  `json:"account"`
+	Pins                   int64   `json:"pins"`
+	StoredBytes            int64   `json:"stored_bytes"`
+	EgressBytes            int64   `json:"egress_bytes"`
+	StorageUSDPerMonth     float64 `json:"storage_usd_per_month"`
+	EgressUSD              float64 `json:"egress_usd"`
+	StoragePricePerTBMonth float64 `json:"storage_price_per_tb_month"`
+	EgressPricePerTB       float64 `json:"egress_price_per_tb"`
 }

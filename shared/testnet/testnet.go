@@ -41,7 +41,8 @@ type Options struct {
 	// copies unless a test asks for them).
 	Replicas int
 	// ProbeInterval is how often the gateway probes the nodes (default
-	// 400 ms, so a stopped node is down within about a second).
+	// 1 s: a probe may take half of it, which a loaded machine running
+	// the race detector needs; a stopped node is down within 3 s).
 	ProbeInterval time.Duration
 	// Registry is the gateway's registry: a postgres:// DSN, or empty for
 	// SQLite in the gateway's directory. Gateways added with AddGateway
@@ -73,7 +74,7 @@ func (o *Options) defaults() {
 		}
 	}
 	if o.ProbeInterval == 0 {
-		o.ProbeInterval = 400 * time.Millisecond
+		o.ProbeInterval = time.Second
 	}
 }
 
