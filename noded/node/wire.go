@@ -13,12 +13,13 @@ import (
 
 func (n *Node) wireMux() wire.Mux {
 	return wire.Mux{
-		wire.OpPing:     n.handlePing,
-		wire.OpPut:      n.handlePut,
-		wire.OpGet:      n.handleGet,
-		wire.OpOutboard: n.handleOutboard,
-		wire.OpHas:      n.handleHas,
-		wire.OpPull:     n.handlePull,
+		wire.OpPing:      n.handlePing,
+		wire.OpPut:       n.handlePut,
+		wire.OpGet:       n.handleGet,
+		wire.OpOutboard:  n.handleOutboard,
+		wire.OpHas:       n.handleHas,
+		wire.OpPull:      n.handlePull,
+		wire.OpChallenge: n.handleChallenge,
 	}
 }
 

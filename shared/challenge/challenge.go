@@ -1,0 +1,102 @@
+// Package challenge is the core of proof-of-storage audits: which byte
+// ranges of a blob an auditor asks a node for, the node's answer (a Bao
+// slice per range, cut from the blob's outboard tree), and the auditor's
+// check of that answer against the CID's BLAKE3 root alone.
+//
+// A challenge is a fresh random 32-byte nonce. The ranges follow from it,
+// the CID and the challenged node's identity through BLAKE3 in keyed mode
+// (Ranges), so neither side chooses them and a node cannot know them
+// before the nonce arrives: it must hold the data to answer in time. Each
+// range lies inside one 16 KiB chunk group, so its proof is one group and
+// the tree nodes on the path to it (about 17 KiB in a 1 GiB blob), and its
+// check hashes one group. The ranges fall in distinct groups, uniformly
+// over the blob (or all of them, when it has fewer groups than ranges).
+//
+// An empty blob has no groups and no ranges: its answer is empty and it
+// passes trivially. Nothing about it can be lost (its bytes follow from
+// its CID), so auditors should not spend challenges on it; picking pins
+// weighted by bytes never does.
+package challenge
+
+import (
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"math/bits"
+	"slices"
+
+	"lukechampine.com/blake3"
+
+	"dstor/shared/cid"
+)
+
+// Group is the Bao chunk-group exponent of every outboard: 16 KiB groups.
+const Group = 4
+
+// GroupSize is the number of blob bytes one outboard leaf covers.
+const GroupSize = 1024 << Group
+
+// MaxRanges bounds the ranges of one challenge (4 to 8 are typical).
+const MaxRanges = 16
+
+// ErrBadProof means an answer does not prove the challenged ranges: a
+// byte or tree node that does not hash to the root, a wrong length, an
+// answer cut short or with bytes left over.
+var ErrBadProof = errors.New("challenge: answer does not prove the ranges")
+
+// Range is Len bytes of a blob at Off, inside one chunk group.
+type Range struct {
+	Off int64 `json:"off"`
+	Len int64 `json:"len"`
+}
+
+// domain separates these ranges from any other use of the nonce.
+const domain = "dstor challenge ranges v1\x00"
+
+// Ranges derives the k ranges of length bytes that the nonce asks of the
+// node nodeID for blob id of size bytes, sorted by offset. k is capped at
+// MaxRanges and length at GroupSize; a range in a blob's short last group
+// (or in a blob shorter than length) is clipped to the group. The ranges
+// of a smaller k are among those of a larger one. An empty blob, k < 1 or
+// length < 1 give none.
+func Ranges(nonce [32]byte, id cid.CID, nodeID string, size int64, k, length int) []Range {
+	if size <= 0 || k < 1 || length < 1 {
+		return nil
+	}
+	k = min(k, MaxRanges)
+	n := int64(min(length, GroupSize))
+	groups := uint64((size + GroupSize - 1) / GroupSize)
+
+	h := blake3.New(32, nonce[:])
+	h.Write([]byte(domain))
+	d := id.Digest()
+	h.Write(d[:])
+	h.Write([]byte(nodeID))
+	xof := h.XOF()
+	var word [8]byte
+	draw := func(bound uint64) int64 { // uniform in [0, bound), bias < bound/2^64
+		xof.Read(word[:])
+		hi, _ := bits.Mul64(binary.LittleEndian.Uint64(word[:]), bound)
+		return int64(hi)
+	}
+
+	rs := make([]Range, 0, k)
+	seen := make([]int64, 0, k)
+	for len(rs) < k {
+		g := draw(groups)
+		if slices.Contains(seen, g) && uint64(len(seen)) < groups {
+			continue // distinct groups while there are any left
+		}
+		if !slices.Contains(seen, g) {
+			seen = append(seen, g)
+		}
+		start := g * GroupSize
+		glen := min(GroupSize, size-start)
+		rlen := min(n, glen)
+		rs = append(rs, Range{Off: start + draw(uint64(glen-rlen+1)), Len: rlen})
+	}
+	slices.SortFunc(rs, func(a, b Range) int {
+		return cmp.Or(cmp.Compare(a.Off, b.Off), cmp.Compare(a.Len, b.Len))
+	})
+	return rs
+}
