@@ -1,0 +1,137 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"dstor/shared/api"
+	"dstor/shared/identity"
+	"dstor/shared/registry"
+	"dstor/shared/wire"
+)
+
+// Auditor is a running auditd.
+type Auditor struct {
+	cfg  Config
+	log  *slog.Logger
+	key  ed25519.PrivateKey
+	id   string
+	pool *x509.CertPool
+	reg  registry.Registry
+
+	client *wire.Client
+	// Audits challenges holders; Repairs brings pins back to R. Tests
+	// pause them and trigger single cycles.
+	Audits  *Chore
+	Repairs *Chore
+
+	ready chan struct{}
+	bg    sync.WaitGroup
+}
+
+// New validates cfg, loads (or creates) the auditor's key and opens the
+// registry. It does not contact anything.
+func New(cfg Config) (*Auditor, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	key, err := identity.LoadOrCreateKey(filepath.Join(cfg.Dir, "auditor.key"))
+	if err != nil {
+		return nil, err
+	}
+	pool, err := identity.LoadPool(cfg.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := registry.Open(context.Background(), cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	a := &Auditor{
+		cfg: cfg, log: cfg.Logger, key: key, pool: pool, reg: reg,
+		id:    identity.ID(key.Public().(ed25519.PublicKey)),
+		ready: make(chan struct{}),
+	}
+	a.Audits = NewChore(time.Second, a.auditCycle)
+	a.Repairs = NewChore(cfg.RepairInterval, a.repairCycle)
+	return a, nil
+}
+
+// ID is the auditor's identity.
+func (a *Auditor) ID() string { return a.id }
+
+// Ready is closed once the auditor has enrolled and its loops run.
+func (a *Auditor) Ready() <-chan struct{} { return a.ready }
+
+// Run enrolls with the gateway, then audits and repairs until ctx ends.
+func (a *Auditor) Run(ctx context.Context) error {
+	defer a.reg.Close()
+	cert, err := a.enroll(ctx)
+	if err != nil {
+		return err
+	}
+	a.client = wire.NewClient(cert, a.pool)
+	defer a.client.Close()
+	for _, c := range []*Chore{a.Audits, a.Repairs} {
+		a.bg.Add(1)
+		go func() {
+			defer a.bg.Done()
+			c.Run(ctx)
+		}()
+	}
+	a.log.Info("auditor running", "id", a.id, "rate", a.cfg.Rate, "ranges", a.cfg.Ranges, "range_len", a.cfg.RangeLen)
+	close(a.ready)
+	<-ctx.Done()
+	a.bg.Wait()
+	return nil
+}
+
+// enroll asks the gateway for an auditor certificate, retrying while the
+// gateway is not reachable.
+func (a *Auditor) enroll(ctx context.Context) (tls.Certificate, error) {
+	body, _ := json.Marshal(api.EnrollAuditorRequest{Token: a.cfg.EnrollToken, PublicKey: a.key.Public().(ed25519.PublicKey)})
+	hc := &http.Client{
+		Timeout:   10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: a.pool, MinVersion: tls.VersionTLS13}},
+	}
+	defer hc.CloseIdleConnections()
+	delay := 100 * time.Millisecond
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.Gateway+"/v1/auditors/enroll", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err == nil {
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				var e api.Error
+				json.NewDecoder(resp.Body).Decode(&e)
+				return tls.Certificate{}, fmt.Errorf("audit: enroll: gateway answered %s: %s", resp.Status, e.Error)
+			}
+			var er api.EnrollResponse
+			if err := json.NewDecoder(resp.Body).Decode(&er); err != nil {
+				return tls.Certificate{}, fmt.Errorf("audit: enroll: %w", err)
+			}
+			if er.ID != a.id {
+				return tls.Certificate{}, fmt.Errorf("audit: enroll: gateway enrolled id %s, ours is %s", er.ID, a.id)
+			}
+			return identity.KeyPair([]byte(er.Cert), a.key)
+		}
+		a.log.Info("gateway not reachable yet, retrying enrollment", "err", err, "in", delay)
+		select {
+		case <-ctx.Done():
+			return tls.Certificate{}, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
