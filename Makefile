@@ -6,7 +6,7 @@ BIN     := $(STATE)/bin
 .PHONY: run build test deps vet fmt-check clean
 
 build:
-	$(GO) build -o $(BIN)/ ./gatewayd ./noded ./devnet
+	$(GO) build -o $(BIN)/ ./gatewayd ./noded ./auditd ./devnet
 
 # A gateway on https://127.0.0.1:8443 and six nodes in three regions, state
 # under .dstor/; writes .dstor/cluster.env. Ctrl-C stops everything.

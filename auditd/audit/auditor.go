@@ -12,9 +12,11 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"dstor/shared/api"
+	"dstor/shared/choose"
 	"dstor/shared/identity"
 	"dstor/shared/registry"
 	"dstor/shared/wire"
@@ -34,6 +36,13 @@ type Auditor struct {
 	// pause them and trigger single cycles.
 	Audits  *Chore
 	Repairs *Chore
+	// Surveys ping every node: the repair view, egress, offline nodes.
+	Surveys *Chore
+
+	view    atomic.Pointer[choose.View] // the latest survey's placement view
+	mu      sync.Mutex
+	offline map[string]time.Time // unreachable nodes, since when
+	served  map[string]int64     // bytes served at the last survey
 
 	ready chan struct{}
 	bg    sync.WaitGroup
@@ -59,11 +68,14 @@ func New(cfg Config) (*Auditor, error) {
 	}
 	a := &Auditor{
 		cfg: cfg, log: cfg.Logger, key: key, pool: pool, reg: reg,
-		id:    identity.ID(key.Public().(ed25519.PublicKey)),
-		ready: make(chan struct{}),
+		id:      identity.ID(key.Public().(ed25519.PublicKey)),
+		ready:   make(chan struct{}),
+		offline: make(map[string]time.Time),
+		served:  make(map[string]int64),
 	}
 	a.Audits = NewChore(time.Second, a.auditCycle)
 	a.Repairs = NewChore(cfg.RepairInterval, a.repairCycle)
+	a.Surveys = NewChore(cfg.RepairInterval, a.survey)
 	return a, nil
 }
 
@@ -82,7 +94,7 @@ func (a *Auditor) Run(ctx context.Context) error {
 	}
 	a.client = wire.NewClient(cert, a.pool)
 	defer a.client.Close()
-	for _, c := range []*Chore{a.Audits, a.Repairs} {
+	for _, c := range []*Chore{a.Audits, a.Repairs, a.Surveys} {
 		a.bg.Add(1)
 		go func() {
 			defer a.bg.Done()

@@ -222,12 +222,24 @@ func (a *Auditor) record(ctx context.Context, verdicts []Verdict) {
 			}
 			switch counted[i] {
 			case registry.AuditPass:
-				if _, err := a.reg.AccrueStorage(ctx, v.Target.CID, node, now); err != nil {
+				if v.Target.Status == registry.StatusFailed {
+					// The copy is back (the node was offline, or got it
+					// again): it counts and earns from now on.
+					if err := a.reg.MarkAccrual(ctx, v.Target.CID, node, now); err != nil {
+						a.log.Warn("restart accrual", "node", node, "cid", v.Target.CID, "err", err)
+					}
+					if err := a.reg.SetHolderStatus(ctx, v.Target.CID, node, registry.StatusPinned); err != nil {
+						a.log.Warn("restore replica", "node", node, "cid", v.Target.CID, "err", err)
+					}
+					a.log.Info("replica passes again", "node", node, "cid", v.Target.CID)
+				} else if _, err := a.reg.AccrueStorage(ctx, v.Target.CID, node, now); err != nil {
 					a.log.Warn("accrue storage", "node", node, "cid", v.Target.CID, "err", err)
 				}
 			case registry.AuditFail:
 				a.log.Warn("audit failed", "node", node, "cid", v.Target.CID, "reason", reason)
-				a.unhealthy(ctx, v.Target.CID, node, now)
+				if v.Target.Status != registry.StatusFailed {
+					a.unhealthy(ctx, v.Target.CID, node, now)
+				}
 			}
 		}
 		if rep.Status != before {

@@ -50,6 +50,10 @@ type Config struct {
 	// (default 10 s); RepairParallel bounds the pulls in flight (default 4).
 	RepairInterval time.Duration
 	RepairParallel int
+	// OfflineGrace is how long a node may be unreachable before its copies
+	// count as lost and are repaired (default 10 min). Being offline never
+	// costs reputation.
+	OfflineGrace time.Duration
 
 	// Model is the reputation model.
 	Model Model
@@ -92,6 +96,9 @@ func (c *Config) validate() error {
 	}
 	if c.RepairInterval == 0 {
 		c.RepairInterval = 10 * time.Second
+	}
+	if c.OfflineGrace == 0 {
+		c.OfflineGrace = 10 * time.Minute
 	}
 	if c.RepairParallel == 0 {
 		c.RepairParallel = 4

@@ -30,10 +30,12 @@ func (a *Auditor) repairCycle(ctx context.Context) {
 	if len(pins) == 0 {
 		return
 	}
-	view, err := a.nodeView(ctx)
-	if err != nil {
-		a.log.Warn("survey nodes for repair", "err", err)
-		return
+	view := a.view.Load()
+	if view == nil {
+		a.survey(ctx)
+		if view = a.view.Load(); view == nil {
+			return
+		}
 	}
 	sem := make(chan struct{}, a.cfg.RepairParallel)
 	var wg sync.WaitGroup
@@ -51,23 +53,30 @@ func (a *Auditor) repairCycle(ctx context.Context) {
 	wg.Wait()
 }
 
-// nodeView pings every node that is not disqualified and builds a
-// placement view from the answers: only nodes that answer, take blobs
-// and are not suspended get repairs.
-func (a *Auditor) nodeView(ctx context.Context) (*choose.View, error) {
+// survey pings every node that is not disqualified, and from the answers
+// builds the placement view repairs use (only nodes that answer, take
+// blobs and are not suspended get repairs), credits the bytes each node
+// served since the last survey to the ledger, and marks the copies of a
+// node unreachable for longer than OfflineGrace unhealthy, so their pins
+// are repaired (being offline is no failure: the node's reputation does
+// not move).
+func (a *Auditor) survey(ctx context.Context) {
 	nodes, err := a.reg.Nodes(ctx)
 	if err != nil {
-		return nil, err
+		a.log.Warn("survey: list nodes", "err", err)
+		return
 	}
 	reps, err := a.reg.Reputations(ctx)
 	if err != nil {
-		return nil, err
+		a.log.Warn("survey: list reputations", "err", err)
+		return
 	}
 	status := map[string]string{}
 	for _, r := range reps {
 		status[r.NodeID] = r.Status
 	}
 	out := make([]choose.Node, len(nodes))
+	served := make([]int64, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
 		u, err := url.Parse(n.URL)
@@ -90,6 +99,7 @@ func (a *Auditor) nodeView(ctx context.Context) (*choose.View, error) {
 			if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
 				nw = choose.NetOf(ip)
 			}
+			served[i] = st.BytesServed
 			out[i] = choose.Node{
 				ID: n.ID, Region: n.Region, URL: n.URL, Net: nw, Operator: n.Operator,
 				RTT: rtt.Smoothed, RTTVar: rtt.Deviation, Availability: 1,
@@ -100,13 +110,81 @@ func (a *Auditor) nodeView(ctx context.Context) (*choose.View, error) {
 		}()
 	}
 	wg.Wait()
-	up := out[:0]
-	for _, n := range out {
-		if n.Up {
-			up = append(up, n)
+	if ctx.Err() != nil {
+		return
+	}
+	now := a.cfg.now()
+	var up []choose.Node
+	for i, n := range nodes {
+		if status[n.ID] == registry.NodeDisqualified {
+			continue
+		}
+		if out[i].Up {
+			up = append(up, out[i])
+			a.egress(ctx, n.ID, served[i], now)
+			a.mu.Lock()
+			delete(a.offline, n.ID)
+			a.mu.Unlock()
+			continue
+		}
+		a.mu.Lock()
+		since, seen := a.offline[n.ID]
+		if !seen {
+			a.offline[n.ID] = now
+			since = now
+		}
+		a.mu.Unlock()
+		if now.Sub(since) >= a.cfg.OfflineGrace {
+			a.offlineCopies(ctx, n.ID, since)
 		}
 	}
-	return choose.NewView(up, "", nil), nil
+	a.view.Store(choose.NewView(up, "", nil))
+}
+
+// egress credits node with the bytes it served since the last survey. A
+// node's counter restarts with the node; the first sighting (of this
+// auditor, or after a restart) only sets the baseline. Only the auditor
+// that holds the node's lease records it, so no byte is paid twice.
+func (a *Auditor) egress(ctx context.Context, node string, served int64, now time.Time) {
+	if ok, err := a.reg.TryLease(ctx, "ledger:node:"+node, a.id, 3*a.cfg.RepairInterval); err != nil || !ok {
+		return
+	}
+	a.mu.Lock()
+	last, seen := a.served[node]
+	a.served[node] = served
+	a.mu.Unlock()
+	if !seen || served <= last {
+		return
+	}
+	if err := a.reg.RecordEgress(ctx, node, served-last, now); err != nil {
+		a.log.Warn("record egress", "node", node, "err", err)
+	}
+}
+
+// offlineCopies marks a long-unreachable node's pinned copies unhealthy.
+func (a *Auditor) offlineCopies(ctx context.Context, node string, since time.Time) {
+	cids, err := a.reg.HoldersOn(ctx, node)
+	if err != nil {
+		a.log.Warn("list an offline node's pins", "node", node, "err", err)
+		return
+	}
+	marked := 0
+	for _, c := range cids {
+		pin, err := a.reg.Pin(ctx, c)
+		if err != nil {
+			continue
+		}
+		for _, h := range pin.Holders {
+			if h.NodeID == node && h.Status == registry.StatusPinned {
+				if err := a.reg.SetHolderStatus(ctx, c, node, registry.StatusFailed); err == nil {
+					marked++
+				}
+			}
+		}
+	}
+	if marked > 0 {
+		a.log.Warn("node offline past the grace period: its copies go to repair", "node", node, "since", since, "copies", marked)
+	}
 }
 
 // repair brings one pin back to R: new nodes pull the blob from healthy
@@ -154,9 +232,21 @@ func (a *Auditor) repair(ctx context.Context, view *choose.View, pin registry.Pi
 		a.log.Warn("pin still under its replica target", "cid", pin.CID, "healthy", len(healthy)+added, "replicas", pin.Replicas)
 		return
 	}
-	// Every copy is back: drop the failed ones.
+	// Every copy is back: drop the failed ones of disqualified nodes (their
+	// claims are void). Other failed copies stay listed, unpaid: their
+	// nodes are still audited on them, so a node that lost blobs keeps
+	// failing until the model disqualifies it, and one that was only
+	// offline gets them counted again when it passes.
+	reps, err := a.reg.Reputations(ctx)
+	if err != nil {
+		a.log.Warn("list reputations", "err", err)
+	}
+	dq := map[string]bool{}
+	for _, r := range reps {
+		dq[r.NodeID] = r.Status == registry.NodeDisqualified
+	}
 	for node, st := range rows {
-		if st == registry.StatusFailed {
+		if st == registry.StatusFailed && dq[node] {
 			if err := a.reg.RemoveHolder(ctx, pin.CID, node); err != nil {
 				a.log.Warn("drop failed replica", "cid", pin.CID, "node", node, "err", err)
 			}

@@ -50,6 +50,10 @@ type Config struct {
 	// NodeArgs are extra noded flags, after the cluster's own (so they
 	// override them), such as "-cache-bytes", "4294967296".
 	NodeArgs []string
+	// Auditors is how many auditd processes to run on the gateway's
+	// registry (default none), with AuditorArgs as extra flags.
+	Auditors    int
+	AuditorArgs []string
 	// Logs receives every daemon's log lines, prefixed with its name
 	// (default: only the files under Dir/logs).
 	Logs io.Writer
@@ -103,9 +107,10 @@ func (p *Proc) Wait() error {
 type Cluster struct {
 	cfg     Config
 	Env     Env
-	Gateway *Proc
-	Nodes   []*Proc
-	client  *http.Client
+	Gateway  *Proc
+	Nodes    []*Proc
+	Auditors []*Proc
+	client   *http.Client
 	logs    sync.Mutex
 	world   *world // with Config.Latency
 }
@@ -196,7 +201,31 @@ func Start(ctx context.Context, cfg Config) (c *Cluster, err error) {
 	if err := c.learnURLs(); err != nil {
 		return c, err
 	}
+	for i := range cfg.Auditors {
+		if _, err := c.StartAuditor(fmt.Sprintf("auditor-%d", i), cfg.AuditorArgs...); err != nil {
+			return c, err
+		}
+	}
 	return c, c.writeEnv()
+}
+
+// StartAuditor starts an auditd named name on the gateway's registry,
+// with extra flags after the cluster's own, and appends it to c.Auditors.
+func (c *Cluster) StartAuditor(name string, extra ...string) (*Proc, error) {
+	gwDir := filepath.Join(c.cfg.Dir, "gateway")
+	args := append([]string{
+		"-dir", filepath.Join(c.cfg.Dir, name),
+		"-registry", filepath.Join(gwDir, "registry.db"),
+		"-gateway", c.Env.Gateway,
+		"-ca", c.Env.CA,
+		"-enroll-token-file", filepath.Join(gwDir, "enroll-token"),
+	}, extra...)
+	p, err := c.start("auditd", name, "", filepath.Join(c.cfg.Dir, name), args)
+	if err != nil {
+		return nil, err
+	}
+	c.Auditors = append(c.Auditors, p)
+	return p, nil
 }
 
 // startNode starts node number len(c.Nodes) in region, with extra flags
@@ -414,7 +443,7 @@ func (c *Cluster) writeEnv() error {
 // closes the latency proxies and removes cluster.env.
 func (c *Cluster) Stop() {
 	os.Remove(filepath.Join(c.cfg.Dir, "cluster.env"))
-	procs := append([]*Proc{}, c.Nodes...)
+	procs := append(append([]*Proc{}, c.Auditors...), c.Nodes...)
 	if c.Gateway != nil {
 		procs = append(procs, c.Gateway)
 	}

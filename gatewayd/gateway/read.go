@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 	"time"
 
@@ -13,7 +14,6 @@ import (
 	"dstor/shared/cid"
 	"dstor/shared/httpblob"
 	"dstor/shared/registry"
-	"dstor/shared/wire"
 )
 
 // handleRead is GET/HEAD /ipfs/{cid}: redirect to the best node for the
@@ -55,11 +55,15 @@ func (g *Gateway) handleRead(w http.ResponseWriter, r *http.Request) {
 
 var noStore = []string{"no-store"}
 
-// proxy serves the blob itself from the best live holder, for clients
-// that cannot follow redirects.
+// proxy serves the blob itself from live holders, for clients that
+// cannot follow redirects: the best first, the next ones if a holder
+// fails before it sent a byte (a node killed since the last probe).
 func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, id cid.CID, pin *cachedPin, region string) {
-	var best nodeState
-	bestScore := -1.0
+	type cand struct {
+		n     nodeState
+		score float64
+	}
+	var cands []cand
 	for hid := range pin.pinned {
 		n, ok := g.nodes.get(hid)
 		if !ok || !n.up || n.standing == registry.NodeDisqualified {
@@ -73,35 +77,55 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, id cid.CID, pin 
 		if n.Region == region {
 			score *= 2 // same region first, as for redirects
 		}
-		if score > bestScore {
-			best, bestScore = n, score
-		}
+		cands = append(cands, cand{n, score})
 	}
-	if bestScore < 0 {
+	if len(cands) == 0 {
 		writeError(w, http.StatusServiceUnavailable, "no live holder of "+id.String())
 		return
 	}
-	w.Header().Set("X-Dstor-Node", best.ID)
-	src := &nodeSource{ctx: r.Context(), client: g.client, t: best.target(), id: id, size: pin.info.Size}
-	_, err := httpblob.Serve(w, r, id, pin.info.Size, src)
-	g.nodes.request(best.ID, err == nil || r.Context().Err() != nil)
-	if err != nil {
-		writeError(w, http.StatusBadGateway, "read from node "+best.ID+": "+err.Error())
+	sort.Slice(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
+	src := &nodeSource{ctx: r.Context(), g: g, id: id, size: pin.info.Size}
+	for _, c := range cands {
+		src.targets = append(src.targets, c.n)
+	}
+	w.Header().Set("X-Dstor-Node", cands[0].n.ID)
+	if _, err := httpblob.Serve(w, r, id, pin.info.Size, src); err != nil {
+		writeError(w, http.StatusBadGateway, "read from holders: "+err.Error())
 	}
 }
 
-// nodeSource reads ranges of a blob from a node over dstor/1. The node
-// verifies what it sends against the blob's Bao tree.
+// nodeSource reads ranges of a blob from holders over dstor/1, trying
+// them in order until one sends the range. The nodes verify what they
+// send against the blob's Bao tree.
 type nodeSource struct {
-	ctx    context.Context
-	client *wire.Client
-	t      wire.Target
-	id     cid.CID
-	size   int64
+	ctx     context.Context
+	g       *Gateway
+	targets []nodeState
+	id      cid.CID
+	size    int64
 }
 
 func (s *nodeSource) WriteRange(w io.Writer, off, n int64) error {
-	body, err := s.client.Get(s.ctx, s.t, s.id, off, n)
+	var errs []error
+	for _, t := range s.targets {
+		cw := &countingWriter{w: w}
+		err := s.from(t, cw, off, n)
+		s.g.nodes.request(t.ID, err == nil || s.ctx.Err() != nil)
+		if err == nil || cw.n > 0 || s.ctx.Err() != nil {
+			return err // bytes went out: the client sees the cut
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", t.ID, err))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *nodeSource) from(t nodeState, w io.Writer, off, n int64) error {
+	// A holder killed since its last probe must not hold the reader for
+	// the wire's 30 s response timeout: 2 s to answer, and time for the
+	// range at no less than 8 MB/s.
+	ctx, cancel := context.WithTimeout(s.ctx, 2*time.Second+time.Duration(n/8e6)*time.Second)
+	defer cancel()
+	body, err := s.g.client.Get(ctx, t.target(), s.id, off, n)
 	if err != nil {
 		return err
 	}
@@ -111,6 +135,17 @@ func (s *nodeSource) WriteRange(w io.Writer, off, n int64) error {
 	}
 	_, err = io.Copy(w, body)
 	return err
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	k, err := c.w.Write(p)
+	c.n += int64(k)
+	return k, err
 }
 
 // cachedPinOf is pinOf through the pin cache, for reads.

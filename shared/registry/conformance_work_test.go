@@ -187,9 +187,10 @@ func testSampleHolders(t *testing.T, r Registry) {
 		t.Fatal(err)
 	}
 	eligible := []AuditTarget{
-		{CID: "cid-big", Size: 1 << 20, NodeID: "n1", Region: "region-n1", URL: "https://n1.example:4433"},
-		{CID: "cid-big", Size: 1 << 20, NodeID: "n3", Region: "region-n3", URL: "https://n3.example:4433"},
-		{CID: "cid-small", Size: 1 << 10, NodeID: "n2", Region: "region-n2", URL: "https://n2.example:4433"},
+		{CID: "cid-big", Size: 1 << 20, NodeID: "n1", Region: "region-n1", URL: "https://n1.example:4433", Status: StatusPinned},
+		{CID: "cid-big", Size: 1 << 20, NodeID: "n2", Region: "region-n2", URL: "https://n2.example:4433", Status: StatusFailed}, // audited until dropped
+		{CID: "cid-big", Size: 1 << 20, NodeID: "n3", Region: "region-n3", URL: "https://n3.example:4433", Status: StatusPinned},
+		{CID: "cid-small", Size: 1 << 10, NodeID: "n2", Region: "region-n2", URL: "https://n2.example:4433", Status: StatusPinned},
 	}
 	key := func(t AuditTarget) string { return t.CID + "@" + t.NodeID }
 	tests := []struct {
@@ -201,8 +202,8 @@ func testSampleHolders(t *testing.T, r Registry) {
 		{"negative", -1, 0},
 		{"one", 1, 1},
 		{"two", 2, 2},
-		{"every eligible pair once", 3, 3},
-		{"more than there are", 100, 3},
+		{"every eligible pair once", 4, 4},
+		{"more than there are", 100, 4},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -106,13 +106,14 @@ const (
 	// notDisqualified holds for rows of reputations r (LEFT JOINed) of
 	// nodes that are not disqualified.
 	notDisqualified = `(r.status IS NULL OR r.status <> '` + NodeDisqualified + `')`
-	// sampleSQL selects audit targets; append the weighted random sort key
+	// sampleSQL selects audit targets, failed copies too (a node keeps
+	// answering for a copy it lost until the copy is dropped); append the weighted random sort key
 	// (Efraimidis-Spirakis: -ln(u)/size, u uniform in (0, 1], smallest
 	// first) and LIMIT $1.
-	sampleSQL = `SELECT h.cid, c.size, h.node_id, n.region, n.url
+	sampleSQL = `SELECT h.cid, c.size, h.node_id, n.region, n.url, h.status
 		FROM holders h JOIN contents c ON c.cid = h.cid JOIN nodes n ON n.id = h.node_id
 		LEFT JOIN reputations r ON r.node_id = h.node_id
-		WHERE h.status = '` + StatusPinned + `' AND c.size > 0 AND ` + notDisqualified + `
+		WHERE h.status IN ('` + StatusPinned + `', '` + StatusFailed + `') AND c.size > 0 AND ` + notDisqualified + `
 		ORDER BY `
 	// healthySQL counts each CID's healthy holders, as a subquery (cid, n).
 	healthySQL = `SELECT h.cid, COUNT(*) AS n FROM holders h LEFT JOIN reputations r ON r.node_id = h.node_id
@@ -127,7 +128,7 @@ const (
 // scanTarget reads a row of sampleSQL.
 func scanTarget(sc rowScanner) (AuditTarget, error) {
 	var t AuditTarget
-	err := sc.Scan(&t.CID, &t.Size, &t.NodeID, &t.Region, &t.URL)
+	err := sc.Scan(&t.CID, &t.Size, &t.NodeID, &t.Region, &t.URL, &t.Status)
 	return t, err
 }
 

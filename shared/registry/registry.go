@@ -137,8 +137,9 @@ type Registry interface {
 	ReleaseLease(ctx context.Context, key, owner string) error
 
 	// SampleHolders returns up to n distinct (CID, holder) pairs chosen at random, each with probability
-	// proportional to the CID's size, among holder rows with StatusPinned on nodes that are not
-	// NodeDisqualified (weighted sampling without replacement). Zero-size CIDs are never chosen. n <= 0 -> none.
+	// proportional to the CID's size, among holder rows with StatusPinned or StatusFailed (a copy that failed an
+	// audit is audited again until it is dropped) on nodes that are not NodeDisqualified (weighted sampling
+	// without replacement); rows still StatusPinning are not. Zero-size CIDs are never chosen. n <= 0 -> none.
 	SampleHolders(ctx context.Context, n int) ([]AuditTarget, error)
 	// UnderReplicated returns the pins that need repair, with their holders as Pin returns them: those whose number
 	// of healthy holders (StatusPinned, on nodes not NodeDisqualified) is below minHealthy(Replicas), among pins

@@ -13,6 +13,7 @@ type AuditTarget struct {
 	NodeID string
 	Region string // the holding node's region
 	URL    string // the holding node's URL
+	Status string // the holder row's: StatusPinned, or StatusFailed for a copy that failed
 }
 
 // checkLeaseArgs returns an error unless key and owner are set and ttl is

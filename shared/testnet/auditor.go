@@ -8,8 +8,8 @@ import (
 )
 
 // StartAuditor runs an auditd on the network's registry, enrolled at its
-// gateway, with both of its loops paused: tests run cycles with
-// Audits.TriggerWait and Repairs.TriggerWait. adjust, if not nil, changes
+// gateway, with its loops paused: tests run cycles with TriggerWait on
+// Audits, Repairs and Surveys. adjust, if not nil, changes
 // its config first.
 func (n *Net) StartAuditor(t testing.TB, name string, adjust func(*audit.Config)) *audit.Auditor {
 	t.Helper()
@@ -30,6 +30,7 @@ func (n *Net) StartAuditor(t testing.TB, name string, adjust func(*audit.Config)
 	}
 	a.Audits.Pause()
 	a.Repairs.Pause()
+	a.Surveys.Pause()
 	d := run(t, name, a.Run)
 	t.Cleanup(d.stop)
 	d.waitReady(a.Ready())
