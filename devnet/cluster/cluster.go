@@ -105,14 +105,14 @@ func (p *Proc) Wait() error {
 
 // Cluster is a running cluster.
 type Cluster struct {
-	cfg     Config
-	Env     Env
+	cfg      Config
+	Env      Env
 	Gateway  *Proc
 	Nodes    []*Proc
 	Auditors []*Proc
 	client   *http.Client
-	logs    sync.Mutex
-	world   *world // with Config.Latency
+	logs     sync.Mutex
+	world    *world // with Config.Latency
 }
 
 func (c *Config) defaults() error {
