@@ -15,14 +15,22 @@ import (
 
 // Monitoring constants. A probe that misses makes a node suspect at once
 // (it is then chosen only when nothing else is usable); missesToDown in a
-// row make it down. Availability is an EWMA of outcomes: probes move it by
-// probeWeight, requests (uploads, proxied reads) by requestWeight, so a
-// node that comes back climbs to the usable floor over a few probes
-// instead of taking traffic at once.
+// row make it down. Availability is an EWMA of outcomes: a successful
+// probe moves it up by probeWeight, a missed one down by missWeight (one
+// late probe on a busy machine is no reason to shun a node for long), a
+// request (upload, pull, proxied read) by requestWeight. A node that goes
+// down drops to downAvailability, so when it comes back it climbs to the
+// usable floor over a few probes, and to full rank over about ten,
+// instead of taking traffic at once. The RTT the gateway ranks by is an
+// EWMA (rttWeight) of the probe connection's own estimate, so one slow
+// round does not reorder a region.
 const (
-	missesToDown  = 2
-	probeWeight   = 0.2
-	requestWeight = 0.05
+	missesToDown     = 2
+	probeWeight      = 0.2
+	missWeight       = 0.05
+	requestWeight    = 0.05
+	downAvailability = 0.3
+	rttWeight        = 0.3
 )
 
 // nodeState is the gateway's view of one node.
@@ -148,15 +156,22 @@ func (m *members) observe(id string, rtt wire.RTT, st wire.Status, err error) (c
 	if err != nil {
 		s.misses++
 		s.suspect = true
+		s.avail = ewma(s.avail, 0, missWeight)
 		if s.misses >= missesToDown {
 			s.up = false
+			s.avail = min(s.avail, downAvailability)
 		}
-		s.avail = ewma(s.avail, 0, probeWeight)
 		return was != s.state()
 	}
 	s.misses, s.up, s.suspect, s.seen, s.status = 0, true, false, m.now(), st
 	if rtt.Smoothed > 0 {
-		s.rtt = rtt
+		if s.rtt.Smoothed == 0 {
+			s.rtt = rtt
+		} else {
+			s.rtt.Smoothed = time.Duration(ewma(float64(s.rtt.Smoothed), float64(rtt.Smoothed), rttWeight))
+			s.rtt.Deviation = time.Duration(ewma(float64(s.rtt.Deviation), float64(rtt.Deviation), rttWeight))
+			s.rtt.Min = rtt.Min
+		}
 	}
 	if !s.probed {
 		s.probed, s.avail = true, 1 // a node's first answer: trusted at once

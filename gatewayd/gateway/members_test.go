@@ -41,13 +41,13 @@ func TestMembersObserve(t *testing.T) {
 		wantAvail   float64
 	}{
 		{"first success marks up, trusted at once", 16 * ms, nil, true, "up", 16 * ms, 1},
-		{"the RTT is the connection's own estimate", 17 * ms, nil, false, "up", 17 * ms, 1},
-		{"one miss makes it suspect", 0, miss, true, "suspect", 17 * ms, 0.8},
-		{"a success clears suspicion", 9 * ms, nil, true, "up", 9 * ms, 0.84},
-		{"one miss again", 0, miss, true, "suspect", 9 * ms, 0.672},
-		{"two misses in a row mark down", 0, miss, true, "down", 9 * ms, 0.5376},
-		{"further misses change only availability", 0, miss, false, "down", 9 * ms, 0.43008},
-		{"a success marks up again, availability climbs back slowly", 32 * ms, nil, true, "up", 32 * ms, 0.544064},
+		{"the RTT is an EWMA of the connection's estimates", 26 * ms, nil, false, "up", 19 * ms, 1},
+		{"one miss makes it suspect, availability dips a little", 0, miss, true, "suspect", 19 * ms, 0.95},
+		{"a success clears suspicion", 9 * ms, nil, true, "up", 16 * ms, 0.96},
+		{"one miss again", 0, miss, true, "suspect", 16 * ms, 0.912},
+		{"two misses in a row mark down, availability drops", 0, miss, true, "down", 16 * ms, 0.3},
+		{"further misses change only availability", 0, miss, false, "down", 16 * ms, 0.285},
+		{"a success marks up again, availability climbs back slowly", 16 * ms, nil, true, "up", 16 * ms, 0.428},
 	}
 	for _, st := range steps {
 		now = now.Add(time.Second)
