@@ -131,8 +131,8 @@ func (a *Auditor) challenge(ctx context.Context, t registry.AuditTarget) Verdict
 
 	// Reach the node first: a node that cannot be reached is offline, not
 	// failing, and the connection gives the RTT the deadline comes from.
-	rtt, ok := a.client.RTT(target)
-	if !ok {
+	rtt, warm := a.client.RTT(target)
+	if !warm {
 		pctx, cancel := context.WithTimeout(ctx, wire.DialTimeout)
 		_, err := a.client.Ping(pctx, target)
 		cancel()
@@ -144,6 +144,13 @@ func (a *Auditor) challenge(ctx context.Context, t registry.AuditTarget) Verdict
 		rtt, _ = a.client.RTT(target)
 	}
 	p95 := rtt.Smoothed + 2*rtt.Deviation
+	if rtt.Min > 0 {
+		// A node cannot stretch its own deadline by answering (or acking)
+		// late: the path's minimum RTT bounds it. Raising the minimum
+		// means delaying every packet, handshake included, which makes a
+		// node look far, not late.
+		p95 = min(p95, 2*rtt.Min)
+	}
 	v.Deadline = time.Duration(a.cfg.SlackFactor*float64(p95)) + time.Duration(a.cfg.Ranges)*a.cfg.DiskBudget
 	hard := max(a.cfg.HardLimit, 4*v.Deadline)
 
@@ -158,7 +165,9 @@ func (a *Auditor) challenge(ctx context.Context, t registry.AuditTarget) Verdict
 	switch {
 	case err == nil:
 		v.Outcome = registry.AuditPass
-		if v.Latency > v.Deadline {
+		// On a connection just dialled, slow start alone can stretch the
+		// answer past the deadline: only warm connections judge relays.
+		if warm && v.Latency > v.Deadline {
 			v.Suspect = true
 			v.Reason = fmt.Sprintf("relay suspect: answered in %v, deadline %v (RTT p95 %v)", v.Latency.Round(time.Microsecond), v.Deadline.Round(time.Microsecond), p95.Round(time.Microsecond))
 		}
