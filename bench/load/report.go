@@ -14,14 +14,16 @@ type Unit int
 
 // The units of figures.
 const (
-	MBps    Unit = iota // decimal megabytes per second
-	ReqPS               // requests per second
-	Millis              // milliseconds
-	BlobsPS             // blobs per second
-	MiB                 // mebibytes
-	Count               // a plain count
-	Copies              // copies of a blob, fractional
-	Percent             // percent
+	MBps         Unit = iota // decimal megabytes per second
+	ReqPS                    // requests per second
+	Millis                   // milliseconds
+	BlobsPS                  // blobs per second
+	MiB                      // mebibytes
+	Count                    // a plain count
+	Copies                   // copies of a blob, fractional
+	Percent                  // percent
+	ChallengesPS             // audit challenges per second
+	AuditsPS                 // audits recorded per second
 )
 
 func (u Unit) format(v float64) string {
@@ -40,6 +42,10 @@ func (u Unit) format(v float64) string {
 		return fmt.Sprintf("%.2f copies", v)
 	case Percent:
 		return fmt.Sprintf("%.1f %%", v)
+	case ChallengesPS:
+		return thousands(v) + " challenges/s"
+	case AuditsPS:
+		return thousands(v) + " audits/s"
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }

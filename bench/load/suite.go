@@ -39,6 +39,8 @@ func measurements() []measurement {
 		{"peerfetch", "dStor node without the blob: end to end, TTFB, fetches under concurrent readers", measurePeerFetch, false},
 		{"rss", "dStor node's peak RSS while serving concurrent large reads", measureRSS, false},
 		{"writes", "small durable writes: through the gateway and on one node", measureWrites, false},
+		// Issue 5 (audit.go, auditfull.go).
+		{"audit", "one auditor's challenges: raw rate and latency, a node's answer from disk, audits recorded", measureAudit, false},
 	}
 }
 

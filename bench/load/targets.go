@@ -49,6 +49,13 @@ const (
 	keyIngestCopies    = "ingest.copies"
 	keyIngestHash      = "ingest.hash.share"
 	keyBlake3          = "blake3.mbps"
+
+	// Issue 5.
+	keyAuditRaw       = "audit.raw"
+	keyAuditRawP50    = "audit.raw.p50"
+	keyAuditRawP99    = "audit.raw.p99"
+	keyAuditAnswerP99 = "audit.answer.p99"
+	keyAuditFull      = "audit.full"
 )
 
 // Targets are issue 3's figures to reach, plus ratios shown for context
@@ -92,5 +99,12 @@ func Targets(cfg Config) []Check {
 		{Key: keyIngest, Against: keyQ1, Op: ">=", Target: 0.8 / (ingestWrites + 1)},
 		{Key: keyIngestCopies, Op: "<=", Target: ingestWrites + 1},
 		{Key: keyIngestHash, Op: "<", Target: 10},
+
+		// Issue 5: one auditd sustains 2,000 challenges/s against the
+		// loopback cluster; a node answers from disk in under 5 ms p99.
+		{Key: keyAuditRaw, Op: ">=", Target: 2000},
+		{Key: keyAuditAnswerP99, Op: "<", Target: 5},
+		{Key: keyAuditFull, Op: ">=", Target: 2000},
+		{Key: keyAuditFull, Against: keyAuditRaw},
 	}
 }

@@ -20,12 +20,9 @@ package challenge
 
 import (
 	"cmp"
-	"encoding/binary"
 	"errors"
 	"math/bits"
 	"slices"
-
-	"lukechampine.com/blake3"
 
 	"dstor/shared/cid"
 )
@@ -67,16 +64,9 @@ func Ranges(nonce [32]byte, id cid.CID, nodeID string, size int64, k, length int
 	n := int64(min(length, GroupSize))
 	groups := uint64((size + GroupSize - 1) / GroupSize)
 
-	h := blake3.New(32, nonce[:])
-	h.Write([]byte(domain))
-	d := id.Digest()
-	h.Write(d[:])
-	h.Write([]byte(nodeID))
-	xof := h.XOF()
-	var word [8]byte
+	xof := newRangeXOF(nonce, id.Digest(), nodeID)
 	draw := func(bound uint64) int64 { // uniform in [0, bound), bias < bound/2^64
-		xof.Read(word[:])
-		hi, _ := bits.Mul64(binary.LittleEndian.Uint64(word[:]), bound)
+		hi, _ := bits.Mul64(xof.next(), bound)
 		return int64(hi)
 	}
 

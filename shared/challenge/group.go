@@ -7,40 +7,17 @@ import (
 	"lukechampine.com/blake3/guts"
 )
 
-// verifySlice checks the slice s of the range at off in a size-byte blob
-// (SliceSize bytes, its length header already checked) against the root's
-// chaining value, and returns the group it proves. It does what
-// bao.VerifySlice does for a slice of one group, which the tests check
-// it agrees with, without copying the group or allocating: the group is
-// hashed in place.
-func verifySlice(s []byte, size int64, off int64, root [8]uint32) ([]byte, bool) {
-	cv, flags := root, uint32(guts.FlagRoot)
-	pos, n := int64(0), size
-	s = s[8:]
-	for n > GroupSize {
-		l, r := bytesToCV(s[:32]), bytesToCV(s[32:64])
-		if guts.ChainingValue(guts.ParentNode(l, r, &guts.IV, flags)) != cv {
-			return nil, false
-		}
-		s, flags = s[64:], 0
-		mid := int64(1) << (bits.Len64(uint64(n-1)) - 1)
-		if off < pos+mid {
-			cv, n = l, mid
-		} else {
-			cv, pos, n = r, pos+mid, n-mid
-		}
-	}
-	node := compressGroup(s, uint64(pos)/guts.ChunkSize)
-	node.Flags |= flags
-	return s, guts.ChainingValue(node) == cv
+func bytesToCV(b []byte) (cv [8]uint32) {
+	loadCV(&cv, b)
+	return cv
 }
 
-func bytesToCV(b []byte) (cv [8]uint32) {
+// loadCV sets cv to the chaining value in the 32 bytes of b.
+func loadCV(cv *[8]uint32, b []byte) {
 	_ = b[31]
 	for i := range cv {
 		cv[i] = binary.LittleEndian.Uint32(b[4*i:])
 	}
-	return cv
 }
 
 // compressGroup is the node of one chunk group starting at chunk counter.
