@@ -169,7 +169,7 @@ func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size i
 	if body.Size != size || o.b.Size != size || o.b.Length != want {
 		return fmt.Errorf("%w: peer has a %d-byte blob with a %d-byte outboard, want %d with %d", proof.ErrMismatch, body.Size, o.b.Length, size, want)
 	}
-	w, err := n.store.Create()
+	w, err := n.store.CreateVerified()
 	if err != nil {
 		return err
 	}

@@ -381,13 +381,17 @@ func testCommitTwice(t *testing.T, open func(t *testing.T) Store) {
 }
 
 func testCommitVerified(t *testing.T, open func(t *testing.T) Store) {
-	for _, size := range []int{0, 1, GroupSize, GroupSize + 1, 1<<20 + 7} {
+	for i, size := range []int{0, 1, GroupSize, GroupSize + 1, 1<<20 + 7} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			s := open(t)
 			data := blobOf(size, 30)
 			ob, root := bao.EncodeBuf(data, Group, true)
 			c := cid.FromDigest(root)
-			w, err := s.Create()
+			create := s.Create
+			if i%2 == 1 {
+				create = s.CreateVerified // the writer peer fetches use
+			}
+			w, err := create()
 			if err != nil {
 				t.Fatal(err)
 			}

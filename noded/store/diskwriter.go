@@ -16,6 +16,7 @@ import (
 	"lukechampine.com/blake3/bao"
 
 	"dstor/shared/cid"
+	"dstor/shared/proof"
 )
 
 // diskWriter receives one blob into a temp file under tmp/. One that is
@@ -30,16 +31,36 @@ type diskWriter struct {
 	stored atomic.Pointer[cid.CID] // set by a successful commit; ReadAt then reads the stored blob
 	gone   atomic.Bool             // set when the temp file is discarded
 
-	mu     sync.Mutex // serialises Write, Commit, CommitVerified and Abort
-	err    error      // why the writer is done: errDone, or its failure
-	obTemp bool       // the outboard's temp file may exist
+	mu     sync.Mutex     // serialises Write, Commit, CommitVerified and Abort
+	err    error          // why the writer is done: errDone, or its failure
+	obTemp bool           // the outboard's temp file may exist
+	enc    *proof.Encoder // hashes the bytes as they come (nil: CreateVerified)
 }
 
 // errDiscarded is what ReadAt returns once the blob is aborted or failed.
 var errDiscarded = fmt.Errorf("store: blob was aborted or failed: %w", fs.ErrClosed)
 
-// Create starts a new blob in a temp file under tmp/.
+// Create starts a new blob in a temp file under tmp/. Its bytes are
+// hashed as they are written, so Commit need not read them back.
 func (d *Disk) Create() (Writer, error) {
+	w, err := d.create()
+	if err != nil {
+		return nil, err
+	}
+	w.enc = proof.NewEncoder()
+	return w, nil
+}
+
+// encodeLimit bounds the blobs hashed as they are written: the encoder
+// keeps 32 bytes per 16 KiB (16 MiB at the limit); larger blobs are read
+// back at commit.
+const encodeLimit = 8 << 30
+
+// CreateVerified starts a new blob whose bytes the caller verifies and
+// commits with CommitVerified: they are not hashed here.
+func (d *Disk) CreateVerified() (Writer, error) { return d.create() }
+
+func (d *Disk) create() (*diskWriter, error) {
 	var r [12]byte
 	rand.Read(r[:])
 	name := hex.EncodeToString(r[:])
@@ -61,6 +82,12 @@ func (w *diskWriter) Write(p []byte) (int, error) {
 	}
 	n, err := w.f.Write(p)
 	w.n.Add(int64(n))
+	if w.enc != nil {
+		w.enc.Write(p[:n])
+		if w.enc.Len() > encodeLimit {
+			w.enc = nil // Commit reads it back instead
+		}
+	}
 	if err != nil {
 		return n, w.fail(noSpace(err))
 	}
@@ -155,9 +182,16 @@ func (w *diskWriter) Commit(c cid.CID, size int64) error {
 	if size >= 0 && n != size {
 		return w.fail(fmt.Errorf("%w: got %d bytes, announced %d", ErrSizeMismatch, n, size))
 	}
-	ob, root, err := w.outboard(n)
-	if err != nil {
-		return w.fail(fmt.Errorf("store: read back: %w", err))
+	var ob []byte
+	var root [32]byte
+	if w.enc != nil && w.enc.Len() == n {
+		ob, root = w.enc.Finish()
+		w.enc = nil
+	} else {
+		var err error
+		if ob, root, err = w.outboard(n); err != nil {
+			return w.fail(fmt.Errorf("store: read back: %w", err))
+		}
 	}
 	if root != c.Digest() {
 		return w.fail(fmt.Errorf("%w: content is %s, announced %s", ErrHashMismatch, cid.FromDigest(root), c))

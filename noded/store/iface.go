@@ -18,6 +18,10 @@ var ErrNoSpace = errors.New("store: no space left")
 type Store interface {
 	// Create starts a new blob. It may fail with ErrNoSpace.
 	Create() (Writer, error)
+	// CreateVerified starts a new blob that the caller verifies itself
+	// and commits with CommitVerified (a peer fetch): the store may skip
+	// hashing it.
+	CreateVerified() (Writer, error)
 	// Open returns a stored blob and its outboard, or ErrNotFound. The
 	// caller closes the Blob; it stays readable if the blob is removed
 	// meanwhile.

@@ -48,6 +48,9 @@ func (m *Memory) Create() (Writer, error) {
 	return &memWriter{m: m}, nil
 }
 
+// CreateVerified is Create: a memory store hashes at commit, from memory.
+func (m *Memory) CreateVerified() (Writer, error) { return m.Create() }
+
 // Open returns a stored blob and its outboard. They stay readable after
 // the blob is removed.
 func (m *Memory) Open(c cid.CID) (*Blob, error) {
