@@ -191,67 +191,61 @@ func (a *Auditor) challenge(ctx context.Context, t registry.AuditTarget) Verdict
 	return v
 }
 
-// record writes verdicts: each one into the history, each node's in order
-// into its reputation (one update per node), failures into the holders'
-// health (the replica is unhealthy at once and stops earning) and passes
-// into the ledger.
+// record writes verdicts in one registry transaction (RecordAudits): each
+// one into the history, each node's in order into its reputation (one
+// update per node), failures into the holders' health (the replica is
+// unhealthy at once and stops earning) and passes into the ledger. Then the
+// copies of nodes just disqualified are marked unhealthy.
 func (a *Auditor) record(ctx context.Context, verdicts []Verdict) {
 	now := a.cfg.now()
 	byNode := map[string][]Verdict{}
+	var order []string
 	for _, v := range verdicts {
 		if v.Outcome == "" {
 			continue
 		}
+		if _, ok := byNode[v.Target.NodeID]; !ok {
+			order = append(order, v.Target.NodeID)
+		}
 		byNode[v.Target.NodeID] = append(byNode[v.Target.NodeID], v)
 	}
-	for node, vs := range byNode {
-		counted := make([]string, len(vs))
-		before := ""
-		rep, err := a.reg.UpdateReputation(ctx, node, func(r *registry.NodeRep) error {
-			before = r.Status
-			for i, v := range vs {
-				counted[i] = a.cfg.Model.Apply(r, Result{Outcome: v.Outcome, CID: v.Target.CID, Suspect: v.Suspect, Reason: v.Reason}, now)
+	if len(order) == 0 {
+		return
+	}
+	before := make(map[string]string, len(order))
+	batch := make([]registry.NodeAudits, len(order))
+	for i, node := range order {
+		vs := byNode[node]
+		results := make([]registry.AuditResult, len(vs))
+		batch[i] = registry.NodeAudits{NodeID: node, Results: results, Update: func(r *registry.NodeRep) error {
+			// Runs inside the transaction (again if it is retried): the
+			// counted outcomes come from the reputation as it stands.
+			before[node] = r.Status
+			for j, v := range vs {
+				counted := a.cfg.Model.Apply(r, Result{Outcome: v.Outcome, CID: v.Target.CID, Suspect: v.Suspect, Reason: v.Reason}, now)
+				results[j] = auditResult(a.id, node, v, counted, now, a.cfg.Model.MaxContainment)
 			}
 			return nil
-		})
-		if err != nil {
-			a.log.Warn("update reputation", "node", node, "err", err)
-			continue
-		}
-		for i, v := range vs {
-			reason := v.Reason
-			if counted[i] != v.Outcome {
-				reason = fmt.Sprintf("%s; %d unanswered re-asks count as a failure", reason, a.cfg.Model.MaxContainment)
-			}
-			if _, err := a.reg.RecordAudit(ctx, registry.Audit{
-				NodeID: node, CID: v.Target.CID, Auditor: a.id, At: now, Outcome: counted[i],
-				Reason: reason, Latency: v.Latency, Deadline: v.Deadline, Suspect: v.Suspect,
-			}); err != nil {
-				a.log.Warn("record audit", "node", node, "cid", v.Target.CID, "err", err)
-			}
-			switch counted[i] {
-			case registry.AuditPass:
-				if v.Target.Status == registry.StatusFailed {
-					// The copy is back (the node was offline, or got it
-					// again): it counts and earns from now on.
-					if err := a.reg.MarkAccrual(ctx, v.Target.CID, node, now); err != nil {
-						a.log.Warn("restart accrual", "node", node, "cid", v.Target.CID, "err", err)
-					}
-					if err := a.reg.SetHolderStatus(ctx, v.Target.CID, node, registry.StatusPinned); err != nil {
-						a.log.Warn("restore replica", "node", node, "cid", v.Target.CID, "err", err)
-					}
-					a.log.Info("replica passes again", "node", node, "cid", v.Target.CID)
-				} else if _, err := a.reg.AccrueStorage(ctx, v.Target.CID, node, now); err != nil {
-					a.log.Warn("accrue storage", "node", node, "cid", v.Target.CID, "err", err)
-				}
-			case registry.AuditFail:
-				a.log.Warn("audit failed", "node", node, "cid", v.Target.CID, "reason", reason)
-				if v.Target.Status != registry.StatusFailed {
-					a.unhealthy(ctx, v.Target.CID, node, now)
-				}
+		}}
+	}
+	reps, err := a.reg.RecordAudits(ctx, batch)
+	if err != nil {
+		a.log.Warn("record audits", "audits", len(verdicts), "nodes", len(order), "err", err)
+		return
+	}
+	for i, node := range order {
+		for _, res := range batch[i].Results {
+			switch {
+			case res.Restore:
+				// The copy is back (the node was offline, or got it
+				// again): it counts and earns from now on.
+				a.log.Info("replica passes again", "node", node, "cid", res.Audit.CID)
+			case res.Audit.Outcome == registry.AuditFail:
+				a.log.Warn("audit failed", "node", node, "cid", res.Audit.CID, "reason", res.Audit.Reason)
 			}
 		}
-		if rep.Status != before {
+		rep := reps[node]
+		if rep.Status != before[node] {
 			a.log.Warn("node status changed", "node", node, "status", rep.Status, "reason", rep.StatusReason)
 			if rep.Status == registry.NodeDisqualified {
 				cids, err := a.reg.HoldersOn(ctx, node)
@@ -264,6 +258,29 @@ func (a *Auditor) record(ctx context.Context, verdicts []Verdict) {
 			}
 		}
 	}
+}
+
+// auditResult is what recording verdict v of node, counted by the model as
+// counted, writes: the audit, with the reason a counted re-ask failure
+// gets, and its effect on the holder. A pass credits the copy, or restores
+// it if it had failed; a counted failure makes a healthy copy unhealthy.
+func auditResult(auditor, node string, v Verdict, counted string, now time.Time, maxContainment int) registry.AuditResult {
+	reason := v.Reason
+	if counted != v.Outcome {
+		reason = fmt.Sprintf("%s; %d unanswered re-asks count as a failure", reason, maxContainment)
+	}
+	res := registry.AuditResult{Audit: registry.Audit{
+		NodeID: node, CID: v.Target.CID, Auditor: auditor, At: now, Outcome: counted,
+		Reason: reason, Latency: v.Latency, Deadline: v.Deadline, Suspect: v.Suspect,
+	}}
+	failed := v.Target.Status == registry.StatusFailed
+	switch counted {
+	case registry.AuditPass:
+		res.Restore, res.Accrue = failed, !failed
+	case registry.AuditFail:
+		res.Fail = !failed
+	}
+	return res
 }
 
 // unhealthy marks a replica failed: it is no longer served, counted or

@@ -51,6 +51,7 @@ func runConformance(t *testing.T, b backend) {
 		{"Audits", testAudits},
 		{"Reputation", testReputation},
 		{"UpdateReputation", testUpdateReputation},
+		{"RecordAudits", testRecordAudits},
 		{"TryLease", testTryLease},
 		{"SampleHolders", testSampleHolders},
 		{"SampleHoldersWeighting", testSampleHoldersWeighting},
@@ -72,6 +73,7 @@ func runConformance(t *testing.T, b backend) {
 		{"TwoHandles", testTwoHandles},
 		{"TwoHandlesConcurrentRecordPin", testTwoHandlesConcurrentRecordPin},
 		{"TwoHandlesUpdateReputation", testTwoHandlesUpdateReputation},
+		{"TwoHandlesRecordAudits", testTwoHandlesRecordAudits},
 		{"TwoHandlesLeases", testTwoHandlesLeases},
 	}
 	for _, tc := range pairTests {

@@ -127,6 +127,24 @@ type Registry interface {
 	UpdateReputation(ctx context.Context, nodeID string, f func(*NodeRep) error) (NodeRep, error)
 	// Reputations returns every node's reputation (defaults for nodes never updated), ordered by node ID.
 	Reputations(ctx context.Context) ([]NodeRep, error)
+	// RecordAudits records every batch in one transaction (retried as a whole on conflicts; Update may run more
+	// than once): the history rows, the holder rows' last audit, the ledger and holder statuses, and each node's
+	// reputation (read-modify-write inside the transaction). It returns the new reputations by node id.
+	//
+	// Per batch entry, in node id order: the node's reputation is read, Update is called on it (as
+	// UpdateReputation's f; a nil Update leaves the reputation as it is) and written back, and then its Results
+	// are read and recorded in order. Update may set the entry's Results (through the caller's slice), for the
+	// outcomes that a reputation model counts. Each result is what RecordAudit does, plus the effect its flags ask
+	// for on the holder row (Audit.CID, NodeID): Accrue as AccrueStorage to Audit.At; Restore and Fail as
+	// MarkAccrual to Audit.At and a SetHolderStatus of StatusPinned or StatusFailed. Holder effects apply to
+	// existing holder rows only: a result whose holder row is gone records its audit and changes no holder.
+	// Audit.NodeID empty means the entry's NodeID; Audit.At zero means now. A node may appear in several
+	// entries: they apply one after another.
+	//
+	// Errors: unknown node -> wraps ErrNotFound; Update's error -> that error, wrapped; an invalid reputation
+	// (CheckNodeRep) or audit (CheckAudit, an Audit.NodeID other than the entry's, more than one flag set) ->
+	// error. On error nothing changes.
+	RecordAudits(ctx context.Context, batch []NodeAudits) (map[string]NodeRep, error)
 
 	// TryLease takes the lease on key for owner until now+ttl if it is free, expired or already owner's (then it is
 	// renewed), and reports whether owner now holds it. Leases let several auditd instances share work without
