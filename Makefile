@@ -3,7 +3,7 @@ GO      ?= go
 STATE   ?= .dstor
 BIN     := $(STATE)/bin
 
-.PHONY: run build test deps vet fmt-check clean
+.PHONY: run build test deps vet fmt-check clean install
 
 build:
 	$(GO) build -o $(BIN)/ ./gatewayd ./noded ./auditd ./devnet
@@ -51,3 +51,17 @@ bench-deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq caddy >/dev/null; } || \
 	  echo "warning: could not install caddy; the Caddy baseline will fail"; }
+
+# Binaries into $(PREFIX)/bin and the systemd units, the sysctl drop-in for
+# QUIC's socket buffers and example env files onto this host (run as root;
+# DESTDIR stages elsewhere). Then: put the network's CA in /etc/dstor/ca.pem
+# and a node's enrollment token in /etc/dstor/enroll-token, set the flags
+# in /etc/dstor/<daemon>.env, and systemctl enable --now dstor-noded.
+PREFIX  ?= /usr/local
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/sysctl.d $(DESTDIR)/etc/dstor
+	install -m 0755 $(BIN)/gatewayd $(BIN)/noded $(BIN)/auditd $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 systemd/dstor-gatewayd.service systemd/dstor-noded.service systemd/dstor-auditd.service $(DESTDIR)/etc/systemd/system/
+	install -m 0644 systemd/99-dstor.conf $(DESTDIR)/etc/sysctl.d/
+	for d in gatewayd noded auditd; do \
+	  f=$(DESTDIR)/etc/dstor/$$d.env; [ -e $$f ] || install -m 0600 systemd/$$d.env.example $$f; done

@@ -18,10 +18,11 @@ import (
 
 func main() {
 	var cfg gateway.Config
-	var regions, trusted, geoMap string
+	var regions, trusted, geoMap, hosts string
 	flag.StringVar(&cfg.Dir, "dir", "", "state directory (CA, key, registry)")
 	flag.StringVar(&cfg.Listen, "listen", "127.0.0.1:8443", "UDP and TCP host:port")
 	flag.StringVar(&cfg.Region, "region", "", "the gateway's own region")
+	flag.StringVar(&hosts, "hosts", "", "extra names and addresses for the gateway's certificate: gw.example.net,...")
 	flag.StringVar(&regions, "regions", "", "client networks to regions: CIDR=region,...")
 	flag.StringVar(&cfg.Registry, "registry", "", "registry: a SQLite file (default DIR/registry.db) or a postgres:// URL shared by several gateways")
 	flag.IntVar(&cfg.Writes, "writes", 3, "W: nodes written before an upload is acknowledged")
@@ -53,6 +54,11 @@ func main() {
 			fatal(fmt.Errorf("trusted proxy %q: %w", s, err))
 		}
 		cfg.Locate.TrustedProxies = append(cfg.Locate.TrustedProxies, p)
+	}
+	for _, h := range strings.Split(hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.Hosts = append(cfg.Hosts, h)
+		}
 	}
 	gm, err := locate.ParseGeoMap(geoMap)
 	if err != nil {
