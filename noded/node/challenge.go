@@ -10,7 +10,9 @@ import (
 
 // handleChallenge proves to an auditor that this node stores a blob: the
 // Bao slices of the ranges the nonce picks (challenge.Ranges, with this
-// node's identity), cut from the copy in the store. Never from the cache
+// node's identity), cut from the copy in the store at chunk granularity
+// (the group holding each range is read and hashed for the tree nodes
+// inside it). Never from the cache
 // or a peer: a node that lacks the blob on disk answers CodeNotFound, and
 // one whose copy is corrupt sends slices that fail verification. The
 // answer is built before the reply, so a read error is an error reply,

@@ -8,13 +8,21 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+
+	"lukechampine.com/blake3/guts"
 )
 
 // A range's Bao slice (lukechampine.com/blake3/bao's ExtractSlice with
-// Group) is the blob's length as 8 little-endian bytes, the 64-byte tree
-// nodes on the path from the root to the range's group, top down, then
-// that whole group. Its size follows from the blob's size and the range,
-// so the auditor reads exactly what it expects and no more.
+// group 0: chunk granularity) is the blob's length as 8 little-endian
+// bytes, then, in pre-order, the 64-byte tree nodes whose subtrees hold
+// bytes of the range and the chunks that do: the path from the root down
+// to the range's outboard group (nodes the outboard keeps), then the
+// group's own subtree down to the chunks holding the range (nodes a node
+// hashes from the group), then those chunks (one, for a 1 KiB range on a
+// chunk boundary). The BLAKE3 tree is the same whatever the group size,
+// so it proves the range against the CID's root. Its size follows from
+// the blob's size and the range, so the auditor reads exactly what it
+// expects and no more.
 
 // path is where the slice of the group holding byte off of a size-byte
 // blob comes from: the outboard offsets of the tree nodes above it, top
@@ -30,13 +38,13 @@ func pathTo(size, off int64, nodes []int64) path {
 	pos, n, ob := int64(0), size, int64(8)
 	for n > GroupSize {
 		nodes = append(nodes, ob)
-		mid := int64(1) << (bits.Len64(uint64(n-1)) - 1)
-		if off < pos+mid {
-			n, ob = mid, ob+64
+		m := mid(n)
+		if off < pos+m {
+			n, ob = m, ob+64
 		} else {
 			// The left subtree's encoding is 64 bytes per parent: one
 			// fewer than its groups.
-			pos, n, ob = pos+mid, n-mid, ob+64*(mid/GroupSize)
+			pos, n, ob = pos+m, n-m, ob+64*(m/GroupSize)
 		}
 	}
 	return path{nodes: nodes, start: pos, end: pos + n}
@@ -55,7 +63,28 @@ func check(size int64, r Range) error {
 func SliceSize(size int64, r Range) int64 {
 	var nodes [64]int64
 	p := pathTo(size, r.Off, nodes[:0])
-	return 8 + 64*int64(len(p.nodes)) + p.end - p.start
+	return 8 + 64*int64(len(p.nodes)) + inGroupSize(p.start, p.end-p.start, r)
+}
+
+// mid is where a subtree of n > ChunkSize bytes splits: its left subtree
+// holds the largest power of two of chunks that leaves the right one some.
+func mid(n int64) int64 { return int64(1) << (bits.Len64(uint64(n-1)) - 1) }
+
+// inGroupSize is the length of the part of r's slice under the subtree of
+// n bytes at pos, which holds some of r: its nodes and chunks.
+func inGroupSize(pos, n int64, r Range) int64 {
+	if n <= ChunkSize {
+		return n
+	}
+	m := mid(n)
+	size := int64(64)
+	if r.Off < pos+m {
+		size += inGroupSize(pos, m, r)
+	}
+	if r.Off+r.Len > pos+m {
+		size += inGroupSize(pos+m, n-m, r)
+	}
+	return size
 }
 
 // AnswerSize is the length of the answer to ranges of a size-byte blob:
@@ -75,22 +104,21 @@ func AnswerSize(size int64, ranges []Range) int64 {
 // it, each node once (paths share their top) and nodes close together in
 // one read, all reads at once (the device sees them together, so an
 // answer from a cold disk costs about one read's latency, not one per
-// node); then it writes the whole answer with one Write. It proves what
-// is there: bytes that do not match the CID make an answer the auditor
-// rejects.
+// node); it hashes each group it read for the tree nodes inside it, then
+// writes the whole answer with one Write. It proves what is there: bytes
+// that do not match the CID make an answer the auditor rejects.
 func Answer(w io.Writer, data, outboard io.ReaderAt, size int64, ranges []Range) error {
-	var total int64
-	for _, r := range ranges {
+	var total, groupsLen int64
+	paths := make([]path, len(ranges))
+	var nodes []int64
+	for i, r := range ranges {
 		if err := check(size, r); err != nil {
 			return err
 		}
 		total += SliceSize(size, r)
-	}
-	paths := make([]path, len(ranges))
-	var nodes []int64
-	for i, r := range ranges {
 		paths[i] = pathTo(size, r.Off, nil)
 		nodes = append(nodes, paths[i].nodes...)
+		groupsLen += paths[i].end - paths[i].start
 	}
 	if len(nodes) > 0 && outboard == nil {
 		return errors.New("challenge: a blob of more than one group needs its outboard")
@@ -100,9 +128,9 @@ func Answer(w io.Writer, data, outboard io.ReaderAt, size int64, ranges []Range)
 	for _, s := range spans {
 		treeLen += s.end - s.start
 	}
-	tree := make([]byte, treeLen)
+	tree := make([]byte, treeLen+groupsLen)
+	groups := tree[treeLen:]
 
-	buf := make([]byte, total)
 	reads := make([]read, 0, len(spans)+len(ranges))
 	at := int64(0)
 	for _, s := range spans {
@@ -111,25 +139,85 @@ func Answer(w io.Writer, data, outboard io.ReaderAt, size int64, ranges []Range)
 	}
 	at = 0
 	for _, p := range paths {
-		at += 8 + 64*int64(len(p.nodes))
-		reads = append(reads, read{data, buf[at : at+p.end-p.start], p.start, "blob"})
+		reads = append(reads, read{data, groups[at : at+p.end-p.start], p.start, "blob"})
 		at += p.end - p.start
 	}
 	if err := readAll(reads); err != nil {
 		return err
 	}
 
-	at = 0
-	for _, p := range paths {
-		binary.LittleEndian.PutUint64(buf[at:], uint64(size))
-		at += 8
+	buf := make([]byte, 0, total)
+	var cvs groupCVs
+	for i, p := range paths {
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(size))
 		for _, n := range p.nodes {
-			at += int64(copy(buf[at:at+64], tree[spans.find(n):]))
+			o := spans.find(n)
+			buf = append(buf, tree[o:o+64]...)
 		}
-		at += p.end - p.start
+		g := groups[:p.end-p.start]
+		groups = groups[len(g):]
+		cvs.hash(g, uint64(p.start)/ChunkSize)
+		buf, _ = appendInGroup(buf, g, &cvs, p.start, 0, int64(len(g)), ranges[i])
 	}
 	_, err := w.Write(buf)
 	return err
+}
+
+// groupCVs is the chaining values of a group's chunks.
+type groupCVs [GroupSize / ChunkSize][8]uint32
+
+// hash sets c to the chaining values of the chunks of g, the group at
+// chunk counter counter: eight at a time while there are eight.
+func (c *groupCVs) hash(g []byte, counter uint64) {
+	j := 0
+	for ; (j+8)*ChunkSize <= len(g); j += 8 {
+		compressChunks8((*[8][8]uint32)(c[j:j+8]), (*[8 * ChunkSize]byte)(g[j*ChunkSize:]), counter+uint64(j))
+	}
+	for ; j*ChunkSize < len(g); j++ {
+		chunk := g[j*ChunkSize : min(len(g), (j+1)*ChunkSize)]
+		c[j] = guts.ChainingValue(guts.CompressChunk(chunk, &guts.IV, counter+uint64(j), 0))
+	}
+}
+
+// cv is the chaining value of the subtree of n bytes at pos in the group.
+func (c *groupCVs) cv(pos, n int64) [8]uint32 {
+	if n <= ChunkSize {
+		return c[pos/ChunkSize]
+	}
+	m := mid(n)
+	return guts.ChainingValue(guts.ParentNode(c.cv(pos, m), c.cv(pos+m, n-m), &guts.IV, 0))
+}
+
+// appendInGroup appends to buf the part of r's slice under the subtree of
+// n bytes at pos of the group g, whose chunks' chaining values are c and
+// which starts at blob offset gpos, and returns the subtree's chaining
+// value (not the root's: the caller never needs that). For a subtree of
+// more than a chunk, the part is its node (its children's chaining
+// values) and the parts under its children that hold some of r; for a
+// chunk, its bytes.
+func appendInGroup(buf, g []byte, c *groupCVs, gpos, pos, n int64, r Range) ([]byte, [8]uint32) {
+	if n <= ChunkSize {
+		return append(buf, g[pos:pos+n]...), c[pos/ChunkSize]
+	}
+	at := len(buf)
+	buf = append(buf, make([]byte, 64)...) // the node, once its children are known
+	m := mid(n)
+	var left, right [8]uint32
+	if r.Off < gpos+pos+m {
+		buf, left = appendInGroup(buf, g, c, gpos, pos, m, r)
+	} else {
+		left = c.cv(pos, m)
+	}
+	if r.Off+r.Len > gpos+pos+m {
+		buf, right = appendInGroup(buf, g, c, gpos, pos+m, n-m, r)
+	} else {
+		right = c.cv(pos+m, n-m)
+	}
+	node := guts.ParentNode(left, right, &guts.IV, 0)
+	for i, w := range node.Block {
+		binary.LittleEndian.PutUint32(buf[at+4*i:], w)
+	}
+	return buf, guts.ChainingValue(node)
 }
 
 // Tree nodes less than nearNodes apart are read together, up to maxSpan

@@ -55,7 +55,8 @@ func (w writerAt) WriteAt(p []byte, off int64) (int, error) { return copy(w[off:
 
 // BenchmarkVerify8x1KiBIn1GiB is auditd's CPU per challenge of a 1 GiB
 // blob: deriving 8 ranges of 1 KiB and verifying the answer (8 slices of
-// 16 KiB and 16 tree nodes each). Answers to 64 nonces are prepared first.
+// one 1 KiB chunk and 20 tree nodes each). Answers to 64 nonces are
+// prepared first.
 func BenchmarkVerify8x1KiBIn1GiB(b *testing.B) {
 	g := gib()
 	type challenge struct {

@@ -1,16 +1,20 @@
 // Package challenge is the core of proof-of-storage audits: which byte
 // ranges of a blob an auditor asks a node for, the node's answer (a Bao
-// slice per range, cut from the blob's outboard tree), and the auditor's
-// check of that answer against the CID's BLAKE3 root alone.
+// slice per range at chunk granularity, cut from the blob's outboard tree
+// and the group holding the range), and the auditor's check of that
+// answer against the CID's BLAKE3 root alone.
 //
 // A challenge is a fresh random 32-byte nonce. The ranges follow from it,
 // the CID and the challenged node's identity through BLAKE3 in keyed mode
 // (Ranges), so neither side chooses them and a node cannot know them
 // before the nonce arrives: it must hold the data to answer in time. Each
-// range lies inside one 16 KiB chunk group, so its proof is one group and
-// the tree nodes on the path to it (about 17 KiB in a 1 GiB blob), and its
-// check hashes one group. The ranges fall in distinct groups, uniformly
-// over the blob (or all of them, when it has fewer groups than ranges).
+// range starts on a 1 KiB chunk boundary and lies inside one 16 KiB
+// outboard group, so a 1 KiB range is one BLAKE3 chunk: its proof is that
+// chunk and the tree nodes on the path to it (about 2.3 KiB in a 1 GiB
+// blob), and its check hashes one chunk and the path. The outboard keeps
+// only the nodes above groups; a node hashes the group it reads to get
+// the ones inside it. The ranges fall in distinct groups, uniformly over
+// the blob (or all of them, when it has fewer groups than ranges).
 //
 // An empty blob has no groups and no ranges: its answer is empty and it
 // passes trivially. Nothing about it can be lost (its bytes follow from
@@ -31,7 +35,11 @@ import (
 const Group = 4
 
 // GroupSize is the number of blob bytes one outboard leaf covers.
-const GroupSize = 1024 << Group
+const GroupSize = ChunkSize << Group
+
+// ChunkSize is a BLAKE3 chunk: the leaves of an answer's slices (Bao
+// group 0), and the alignment of every range Ranges derives.
+const ChunkSize = 1024
 
 // MaxRanges bounds the ranges of one challenge (4 to 8 are typical).
 const MaxRanges = 16
@@ -48,14 +56,18 @@ type Range struct {
 }
 
 // domain separates these ranges from any other use of the nonce.
-const domain = "dstor challenge ranges v1\x00"
+// v2: offsets on chunk boundaries (v1 drew any offset in the group).
+const domain = "dstor challenge ranges v2\x00"
 
 // Ranges derives the k ranges of length bytes that the nonce asks of the
 // node nodeID for blob id of size bytes, sorted by offset. k is capped at
-// MaxRanges and length at GroupSize; a range in a blob's short last group
-// (or in a blob shorter than length) is clipped to the group. The ranges
-// of a smaller k are among those of a larger one. An empty blob, k < 1 or
-// length < 1 give none.
+// MaxRanges and length at GroupSize. Each range starts on a chunk boundary
+// (a multiple of ChunkSize) drawn uniformly among those of its group from
+// which length bytes fit, and the chunk boundary after the last of them
+// when the group ends inside a chunk (so its last bytes are asked about
+// too): a range is cut short at its group's end, and a range of ChunkSize
+// bytes is exactly one chunk. The ranges of a smaller k are among those
+// of a larger one. An empty blob, k < 1 or length < 1 give none.
 func Ranges(nonce [32]byte, id cid.CID, nodeID string, size int64, k, length int) []Range {
 	if size <= 0 || k < 1 || length < 1 {
 		return nil
@@ -83,7 +95,11 @@ func Ranges(nonce [32]byte, id cid.CID, nodeID string, size int64, k, length int
 		start := g * GroupSize
 		glen := min(GroupSize, size-start)
 		rlen := min(n, glen)
-		rs = append(rs, Range{Off: start + draw(uint64(glen-rlen+1)), Len: rlen})
+		// Chunk starts a with a+rlen <= glen, and the next one if glen-rlen
+		// is not on a boundary and that one is inside the group.
+		starts := min((glen+ChunkSize-1)/ChunkSize, (glen-rlen+ChunkSize-1)/ChunkSize+1)
+		a := draw(uint64(starts)) * ChunkSize
+		rs = append(rs, Range{Off: start + a, Len: min(rlen, glen-a)})
 	}
 	slices.SortFunc(rs, func(a, b Range) int {
 		return cmp.Or(cmp.Compare(a.Off, b.Off), cmp.Compare(a.Len, b.Len))

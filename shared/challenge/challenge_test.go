@@ -27,15 +27,43 @@ func blob(size int, seed uint64) []byte {
 	return b
 }
 
-// stored is a blob as a node keeps it.
+// stored is a blob as a node keeps it, and (ob0) the Bao outboard at
+// chunk granularity that bao.ExtractSlice cuts the same slices from.
 type stored struct {
-	data, ob []byte
-	id       cid.CID
+	data, ob, ob0 []byte
+	id            cid.CID
 }
 
 func store(data []byte) stored {
 	ob, root := bao.EncodeBuf(data, Group, true)
-	return stored{data: data, ob: ob, id: cid.FromDigest(root)}
+	ob0, root0 := bao.EncodeBuf(data, 0, true)
+	if root0 != root {
+		panic("the root depends on the group size")
+	}
+	return stored{data: data, ob: ob, ob0: ob0, id: cid.FromDigest(root)}
+}
+
+// chunksOf is the extent of the chunks holding r in a size-byte blob.
+func chunksOf(size int64, r Range) (start, end int64) {
+	return r.Off / ChunkSize * ChunkSize, min(size, (r.Off+r.Len+ChunkSize-1)/ChunkSize*ChunkSize)
+}
+
+// proofLen is the length of r's slice before its chunks (when it holds
+// one chunk: a range of at most a chunk on a chunk boundary).
+func proofLen(size int64, r Range) int64 {
+	start, end := chunksOf(size, r)
+	return SliceSize(size, r) - (end - start)
+}
+
+// baoSlice is bao.ExtractSlice's slice of r, at chunk granularity.
+func (s stored) baoSlice(t testing.TB, r Range) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	start, end := chunksOf(s.size(), r)
+	if err := bao.ExtractSlice(&b, bytes.NewReader(s.data[start:end]), bytes.NewReader(s.ob0), 0, uint64(r.Off), uint64(r.Len)); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 func (s stored) size() int64 { return int64(len(s.data)) }
@@ -73,25 +101,41 @@ func randomSizes(n int) []int {
 	return s
 }
 
-// TestAnswerIsBaoSlice: Answer's positioned reads give exactly the slice
-// bao.ExtractSlice gives from the whole outboard.
+// TestAnswerIsBaoSlice: Answer's positioned reads of the 16 KiB-group
+// outboard and the groups give exactly the slice bao.ExtractSlice gives
+// at chunk granularity from a group-0 outboard, for the ranges challenges
+// derive, of any length, and for any range inside one group.
 func TestAnswerIsBaoSlice(t *testing.T) {
-	for _, size := range append(testSizes, randomSizes(10)...) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, size := range append(testSizes[1:], randomSizes(10)...) {
 		s := store(blob(size, uint64(size)))
+		var rs []Range
 		for nonce := range uint64(4) {
-			for _, r := range s.ranges(nonce, "node-a") {
-				var want bytes.Buffer
-				p := pathTo(s.size(), r.Off, nil)
-				err := bao.ExtractSlice(&want, bytes.NewReader(s.data[p.start:p.end]), bytes.NewReader(s.ob), Group, uint64(r.Off), uint64(r.Len))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got := s.answer(t, []Range{r}); !bytes.Equal(got, want.Bytes()) {
-					t.Fatalf("size %d, range %+v: answer differs from bao.ExtractSlice", size, r)
-				}
+			for _, length := range []int{1, 100, 1024, 1500, 4096, GroupSize} {
+				rs = append(rs, Ranges(nonceOf(nonce), s.id, "node-a", s.size(), 8, length)...)
+			}
+		}
+		for range 50 {
+			rs = append(rs, randomRange(r, s.size()))
+		}
+		for _, r := range rs {
+			want := s.baoSlice(t, r)
+			if got := s.answer(t, []Range{r}); !bytes.Equal(got, want) {
+				t.Fatalf("size %d, range %+v: answer differs from bao.ExtractSlice", size, r)
+			}
+			got, err := Verify(s.id.Digest(), s.size(), []Range{r}, want)
+			if err != nil || !bytes.Equal(got[0], s.data[r.Off:r.Off+r.Len]) {
+				t.Fatalf("size %d, range %+v: err %v", size, r, err)
 			}
 		}
 	}
+}
+
+// randomRange is any range inside one group of a size-byte blob.
+func randomRange(r *rand.Rand, size int64) Range {
+	off := r.Int64N(size)
+	end := min(size, (off/GroupSize+1)*GroupSize)
+	return Range{Off: off, Len: 1 + r.Int64N(end-off)}
 }
 
 func TestVerifyHonest(t *testing.T) {
@@ -124,11 +168,15 @@ func TestVerifyCatches(t *testing.T) {
 		s := store(blob(size, uint64(size)+2))
 		rs := s.ranges(1, "node-a")
 		honest := s.answer(t, rs)
-		// Where the last range's slice starts, and its first range byte.
+		// Where the last range's slice starts, and its first range byte:
+		// its chunk ends it.
 		last := rs[len(rs)-1]
 		at := int64(len(honest)) - SliceSize(s.size(), last)
-		p := pathTo(s.size(), last.Off, nil)
-		dataAt := at + 8 + 64*int64(len(p.nodes)) + last.Off - p.start
+		chunkAt := at + proofLen(s.size(), last)
+		dataAt := chunkAt + last.Off%ChunkSize
+		// Ranges of 100 bytes leave chunk bytes out of them.
+		rs100 := Ranges(nonceOf(1), s.id, "node-a", s.size(), 8, 100)
+		honest100 := s.answer(t, rs100)
 
 		flip := func(i int64) []byte {
 			b := bytes.Clone(honest)
@@ -142,7 +190,7 @@ func TestVerifyCatches(t *testing.T) {
 			answer []byte
 		}{
 			{"flipped range byte", rs, flip(dataAt)},
-			{"flipped group byte outside the range", rs, flip(at + 8 + 64*int64(len(p.nodes)))},
+			{"flipped last range byte", rs, flip(dataAt + last.Len - 1)},
 			{"flipped length header", rs, flip(at)},
 			{"truncated", rs, honest[:len(honest)-1]},
 			{"one slice missing", rs, honest[:at]},
@@ -150,16 +198,29 @@ func TestVerifyCatches(t *testing.T) {
 			{"bytes left over", rs, append(bytes.Clone(honest), 0)},
 			{"another blob's answer", rs, other.answer(t, rs)},
 		}
-		if len(p.nodes) > 0 {
+		if chunkAt > at+8 {
 			cases = append(cases, struct {
 				name   string
 				ranges []Range
 				answer []byte
-			}{"flipped tree node", rs, flip(at + 8 + 64*int64(len(p.nodes)) - 1)})
+			}{"flipped tree node", rs, flip(chunkAt - 1)}, struct {
+				name   string
+				ranges []Range
+				answer []byte
+			}{"flipped top tree node", rs, flip(at + 8)})
 		}
-		// A slice holds a range's whole group: only an answer for other
-		// groups can be told apart (and it is never the wrong bytes).
-		if rs2 := s.ranges(2, "node-a"); !slices.Equal(groupsOf(rs), groupsOf(rs2)) {
+		if l := rs100[len(rs100)-1]; l.Off+l.Len < min(s.size(), l.Off+ChunkSize) {
+			b := bytes.Clone(honest100)
+			b[len(b)-1] ^= 0x80
+			cases = append(cases, struct {
+				name   string
+				ranges []Range
+				answer []byte
+			}{"flipped chunk byte outside the range", rs100, b})
+		}
+		// A slice holds a range's whole chunks: only an answer for other
+		// chunks can be told apart (and it is never the wrong bytes).
+		if rs2 := s.ranges(2, "node-a"); !slices.Equal(chunkStarts(rs), chunkStarts(rs2)) {
 			cases = append(cases, struct {
 				name   string
 				ranges []Range
@@ -190,7 +251,7 @@ func baoVerdict(s stored, rs []Range, answer []byte) []bool {
 		n := SliceSize(s.size(), r)
 		sl := answer[:n]
 		answer = answer[n:]
-		got, ok := bao.VerifySlice(sl, Group, uint64(r.Off), uint64(r.Len), s.id.Digest())
+		got, ok := bao.VerifySlice(sl, 0, uint64(r.Off), uint64(r.Len), s.id.Digest())
 		ok = ok && binary.LittleEndian.Uint64(sl) == uint64(s.size())
 		if ok && !bytes.Equal(got, s.data[r.Off:r.Off+r.Len]) {
 			panic("bao verified the wrong bytes")
@@ -201,39 +262,49 @@ func baoVerdict(s stored, rs []Range, answer []byte) []bool {
 }
 
 // TestVerifyAgreesWithBao: Verify accepts an answer with a byte changed
-// anywhere exactly when bao.VerifySlice accepts each of its slices.
+// anywhere exactly when bao.VerifySlice (group 0) accepts each of its
+// slices, for ranges of a chunk and ranges over several.
 func TestVerifyAgreesWithBao(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
 	for _, size := range append(testSizes[1:], randomSizes(10)...) {
-		s := store(blob(size, uint64(size)+4))
-		rs := s.ranges(uint64(size), "node-a")
-		honest := s.answer(t, rs)
-		// Every byte of the last slice's header and tree nodes, then
-		// random bytes anywhere.
-		last := rs[len(rs)-1]
-		from := len(honest) - int(SliceSize(s.size(), last))
-		proof := 8 + 64*len(pathTo(s.size(), last.Off, nil).nodes)
-		for i := range proof + 200 {
-			a := bytes.Clone(honest)
-			at := from + i
-			if i >= proof {
-				at = r.IntN(len(a))
-			}
-			a[at] ^= byte(1 + r.IntN(255))
-			_, err := Verify(s.id.Digest(), s.size(), rs, a)
-			if bv := baoVerdict(s, rs, a); !slices.Contains(bv, false) != (err == nil) {
-				t.Fatalf("size %d: bao says %v, Verify %v", size, bv, err)
-			}
+		for _, length := range []int{1024, 5000} {
+			s := store(blob(size, uint64(size)+4))
+			rs := Ranges(nonceOf(uint64(size)), s.id, "node-a", s.size(), 8, length)
+			honest := s.answer(t, rs)
+			// Every byte of the last slice's header and tree nodes, then
+			// random bytes anywhere.
+			last := rs[len(rs)-1]
+			from := len(honest) - int(SliceSize(s.size(), last))
+			proof := int(proofLen(s.size(), last))
+			agree(t, r, s, rs, honest, from, proof)
 		}
 	}
 }
 
-func groupsOf(rs []Range) []int64 {
-	g := make([]int64, len(rs))
-	for i, r := range rs {
-		g[i] = r.Off / GroupSize
+// agree flips every byte of honest in [from, from+proof), then 200 random
+// ones, one at a time, and checks Verify and bao.VerifySlice agree.
+func agree(t *testing.T, r *rand.Rand, s stored, rs []Range, honest []byte, from, proof int) {
+	t.Helper()
+	for i := range proof + 200 {
+		a := bytes.Clone(honest)
+		at := from + i
+		if i >= proof {
+			at = r.IntN(len(a))
+		}
+		a[at] ^= byte(1 + r.IntN(255))
+		_, err := Verify(s.id.Digest(), s.size(), rs, a)
+		if bv := baoVerdict(s, rs, a); !slices.Contains(bv, false) != (err == nil) {
+			t.Fatalf("size %d: bao says %v, Verify %v", s.size(), bv, err)
+		}
 	}
-	return g
+}
+
+func chunkStarts(rs []Range) []int64 {
+	c := make([]int64, len(rs))
+	for i, r := range rs {
+		c[i], _ = chunksOf(1<<62, r)
+	}
+	return c
 }
 
 func TestEmptyBlob(t *testing.T) {
@@ -299,7 +370,11 @@ func TestRanges(t *testing.T) {
 					}
 					g := r.Off / GroupSize
 					glen := min(GroupSize, size-g*GroupSize)
-					if r.Len != min(int64(length), GroupSize, glen) {
+					a := r.Off - g*GroupSize
+					full := min(int64(length), GroupSize, glen)
+					// On a chunk boundary; cut short only at the group's end,
+					// by less than a chunk.
+					if r.Off%ChunkSize != 0 || r.Len != min(full, glen-a) || full-r.Len >= ChunkSize {
 						t.Fatalf("size %d length %d: range %+v", size, length, r)
 					}
 					if i > 0 && rs[i-1].Off > r.Off {
@@ -346,27 +421,35 @@ func TestRangesDependOnEverything(t *testing.T) {
 	}
 }
 
-// TestRangesUniform: over many challenges every group, and every place in
-// a group, is asked about equally often (a loose chi-square check; with
-// these counts a fair draw exceeds the bounds with probability < 1e-9).
+// TestRangesUniform: over many challenges every group, and every chunk of
+// a whole group, is asked about equally often (a loose chi-square check;
+// with these counts a fair draw exceeds the bounds with probability <
+// 1e-9); the last chunk of a short group is asked about too.
 func TestRangesUniform(t *testing.T) {
 	const (
 		groups  = 61
 		size    = groups*GroupSize - 5000 // a short last group
 		trials  = 20000
 		k       = 8
-		buckets = 16
+		buckets = GroupSize / ChunkSize
 	)
 	id := cid.Sum([]byte("uniform"))
 	perGroup := make([]float64, groups)
 	perPlace := make([]float64, buckets)
+	lastChunk := false
 	for i := range uint64(trials) {
 		for _, r := range Ranges(nonceOf(i), id, "node-a", size, k, 1024) {
 			g := r.Off / GroupSize
 			perGroup[g]++
-			glen := min(GroupSize, size-g*GroupSize)
-			perPlace[(r.Off-g*GroupSize)*buckets/(glen-r.Len+1)]++
+			if g < groups-1 {
+				perPlace[(r.Off-g*GroupSize)/ChunkSize]++
+			} else if r.Off+r.Len == size {
+				lastChunk = true
+			}
 		}
+	}
+	if !lastChunk {
+		t.Error("the short last chunk is never asked about")
 	}
 	chi2 := func(obs []float64) float64 {
 		var sum, x float64

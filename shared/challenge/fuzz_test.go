@@ -11,20 +11,25 @@ import (
 // FuzzVerify feeds Verify answers that are an honest answer with edits
 // (pairs of a 2-byte little-endian position and a byte to xor there), cut
 // short or lengthened by cut bytes, or arbitrary bytes (when raw is not
-// empty), for blobs of up to 64 KiB. Verify never panics, fails only with
+// empty), for blobs of up to 64 KiB and 8 ranges of length bytes (1 KiB
+// when 0). Verify never panics, fails only with
 // ErrBadProof, agrees with bao.VerifySlice on every answer of the right
 // length, and accepts an answer only if it is the honest one (a Bao slice
 // is a function of the blob and the range), returning the blob's own
 // bytes.
 func FuzzVerify(f *testing.F) {
-	f.Add(uint16(1), uint64(1), []byte(nil), int16(0), []byte(nil))
-	f.Add(uint16(40000), uint64(2), []byte{0x10, 0x00, 0x01}, int16(0), []byte(nil))
-	f.Add(uint16(40000), uint64(3), []byte(nil), int16(-1), []byte(nil))
-	f.Add(uint16(16385), uint64(4), []byte(nil), int16(3), []byte(nil))
-	f.Add(uint16(100), uint64(5), []byte(nil), int16(0), []byte("\x64\x00\x00\x00\x00\x00\x00\x00garbage"))
-	f.Fuzz(func(t *testing.T, size uint16, nonce uint64, edits []byte, cut int16, raw []byte) {
+	f.Add(uint16(1), uint64(1), uint16(0), []byte(nil), int16(0), []byte(nil))
+	f.Add(uint16(40000), uint64(2), uint16(0), []byte{0x10, 0x00, 0x01}, int16(0), []byte(nil))
+	f.Add(uint16(40000), uint64(3), uint16(0), []byte(nil), int16(-1), []byte(nil))
+	f.Add(uint16(16385), uint64(4), uint16(0), []byte(nil), int16(3), []byte(nil))
+	f.Add(uint16(65535), uint64(4), uint16(5000), []byte{0x00, 0x02, 0x40}, int16(0), []byte(nil))
+	f.Add(uint16(100), uint64(5), uint16(0), []byte(nil), int16(0), []byte("\x64\x00\x00\x00\x00\x00\x00\x00garbage"))
+	f.Fuzz(func(t *testing.T, size uint16, nonce uint64, length uint16, edits []byte, cut int16, raw []byte) {
 		s := store(blob(int(size), 11))
-		rs := s.ranges(nonce, "node-a")
+		if length == 0 {
+			length = ChunkSize
+		}
+		rs := Ranges(nonceOf(nonce), s.id, "node-a", s.size(), 8, int(length))
 		honest := s.answer(t, rs)
 		answer := raw
 		if len(answer) == 0 {

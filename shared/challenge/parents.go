@@ -4,7 +4,7 @@ import "lukechampine.com/blake3/guts"
 
 // A Bao slice's tree nodes are checked independently of each other: each
 // 64-byte node must hash (as a BLAKE3 parent) to the half of the node
-// above it that leads to the group, the top one to the root. So the
+// above it that leads to the chunk, the top one to the root. So the
 // nodes of all the slices of an answer are hashed eight at a time.
 
 // parentBatch collects up to eight tree nodes and the chaining value
@@ -64,5 +64,12 @@ func (b *parentBatch) check() int {
 func compressParentsGeneric(out *[8][8]uint32, in *[16][8]uint32, flags uint32) {
 	for i := range out {
 		out[i] = guts.ChainingValue(guts.ParentNode(in[2*i], in[2*i+1], &guts.IV, flags))
+	}
+}
+
+// compressChunksGeneric is compressChunks8 one chunk at a time.
+func compressChunksGeneric(out *[8][8]uint32, buf *[8 * guts.ChunkSize]byte, counter uint64) {
+	for i := range out {
+		out[i] = guts.ChainingValue(guts.CompressChunk(buf[i*guts.ChunkSize:(i+1)*guts.ChunkSize], &guts.IV, counter+uint64(i), 0))
 	}
 }

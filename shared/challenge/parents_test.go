@@ -28,3 +28,22 @@ func TestCompressParents8(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressChunks8: the eight-way chunk compressor agrees with hashing
+// one chunk at a time.
+func TestCompressChunks8(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	for range 20 {
+		var buf [8 * guts.ChunkSize]byte
+		for i := range buf {
+			buf[i] = byte(r.Uint32())
+		}
+		counter := r.Uint64() >> r.IntN(64)
+		var got, want [8][8]uint32
+		compressChunks8(&got, &buf, counter)
+		compressChunksGeneric(&want, &buf, counter)
+		if got != want {
+			t.Fatalf("counter %d: got %x, want %x", counter, got, want)
+		}
+	}
+}

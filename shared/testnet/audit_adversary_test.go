@@ -65,12 +65,14 @@ func TestAuditCatchesForgeries(t *testing.T) {
 	stale := newNonce(t)
 
 	// sliceAt is where slice i of an answer to rs starts, and where its
-	// length header and tree nodes end and its group starts.
-	sliceAt := func(rs []challenge.Range, i int) (start, group int) {
+	// length header and tree nodes end and its chunk starts (a range of
+	// at most a chunk, on a chunk boundary: one chunk ends its slice).
+	sliceAt := func(rs []challenge.Range, i int) (start, chunk int) {
 		for _, r := range rs[:i] {
 			start += int(challenge.SliceSize(b.Size, r))
 		}
-		return start, start + int(challenge.SliceSize(b.Size, rs[i])) - challenge.GroupSize
+		c := rs[i].Off - rs[i].Off%challenge.ChunkSize
+		return start, start + int(challenge.SliceSize(b.Size, rs[i])) - int(min(b.Size, c+challenge.ChunkSize)-c)
 	}
 	honest := func(f *fakeNode, cr wire.ChallengeRequest) ([]byte, []challenge.Range) {
 		return b.answer(t, f.ID, cr.Nonce, cr.Ranges, cr.Length)
@@ -87,14 +89,14 @@ func TestAuditCatchesForgeries(t *testing.T) {
 		{"a flipped byte in a challenged range", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
 			ans, rs := honest(f, cr)
 			i := mrand.IntN(len(rs))
-			_, group := sliceAt(rs, i)
-			ans[group+int(rs[i].Off%challenge.GroupSize)+mrand.IntN(int(rs[i].Len))] ^= 1 << mrand.IntN(8)
+			_, chunk := sliceAt(rs, i)
+			ans[chunk+int(rs[i].Off%challenge.ChunkSize)+mrand.IntN(int(rs[i].Len))] ^= 1 << mrand.IntN(8)
 			return reply(req, b.Size, int64(len(ans)), ans)
 		}, false},
 		{"a flipped byte in a tree node", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
 			ans, rs := honest(f, cr)
-			start, group := sliceAt(rs, mrand.IntN(len(rs)))
-			ans[start+8+mrand.IntN(group-start-8)] ^= 1 << mrand.IntN(8)
+			start, chunk := sliceAt(rs, mrand.IntN(len(rs)))
+			ans[start+8+mrand.IntN(chunk-start-8)] ^= 1 << mrand.IntN(8)
 			return reply(req, b.Size, int64(len(ans)), ans)
 		}, false},
 		{"a slice header for another size", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
@@ -112,7 +114,7 @@ func TestAuditCatchesForgeries(t *testing.T) {
 			rand.Read(ans)
 			return reply(req, b.Size, int64(len(ans)), ans)
 		}, false},
-		{"random tree nodes and groups under honest headers", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
+		{"random tree nodes and chunks under honest headers", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
 			ans, rs := honest(f, cr)
 			for i := range rs {
 				start, _ := sliceAt(rs, i)

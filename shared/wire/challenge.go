@@ -24,7 +24,8 @@ type ChallengeRequest struct {
 	Length int     `json:"length"` // bytes each: 1 to challenge.GroupSize
 }
 
-// ChallengeResponse precedes the answer, the ranges' Bao slices as
+// ChallengeResponse precedes the answer, the ranges' Bao slices (1 KiB
+// chunk granularity: about 2.3 KiB a range in a 1 GiB blob) as
 // challenge.Answer writes them: Size is the blob's length on the node,
 // Length the answer's (challenge.AnswerSize).
 type ChallengeResponse = GetResponse
