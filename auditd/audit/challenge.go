@@ -37,15 +37,33 @@ type Verdict struct {
 // auditCycle challenges one second's worth of holders: nodes contained on
 // a challenge first (it is asked again), then holders sampled by size so
 // every stored byte is audited at the same rate.
+//
+// A sample holds each (blob, holder) pair at most once, so a network with
+// fewer pairs than a second's worth is sampled again, in rounds, until
+// the second's worth is done or the second is over.
 func (a *Auditor) auditCycle(ctx context.Context) {
 	n := max(int(a.cfg.Rate), 1)
-	targets, err := a.targets(ctx, n)
-	if err != nil {
-		a.log.Warn("pick audit targets", "err", err)
-		return
+	end := time.Now().Add(time.Second)
+	for done := 0; done < n && ctx.Err() == nil; {
+		targets, err := a.targets(ctx, min(n-done, maxRound))
+		if err != nil {
+			a.log.Warn("pick audit targets", "err", err)
+			return
+		}
+		if len(targets) == 0 {
+			return
+		}
+		a.AuditTargets(ctx, targets)
+		done += len(targets)
+		if time.Now().After(end) {
+			return
+		}
 	}
-	a.AuditTargets(ctx, targets)
 }
+
+// maxRound bounds the challenges of one round (recorded in one
+// transaction).
+const maxRound = 2000
 
 // targets picks up to n (blob, holder) pairs this auditor may audit now.
 func (a *Auditor) targets(ctx context.Context, n int) ([]registry.AuditTarget, error) {
