@@ -243,7 +243,9 @@ func TestAuditKilledHolders(t *testing.T) {
 }
 
 // TestAuditPausedNode: SIGSTOP of a node for 90 s, then SIGCONT: it is not
-// counted as failing and is not suspended.
+// counted as failing and is not suspended. The auditor runs flat out
+// meanwhile, and goes on until the honest nodes have had 100,000 audits:
+// none of them fails or is disqualified.
 func TestAuditPausedNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the daemons")
@@ -254,10 +256,10 @@ func TestAuditPausedNode(t *testing.T) {
 		ProbeInterval:  time.Second,
 		GatewayArgs:    []string{"-replicas", "4"},
 		Auditors:       1,
-		AuditorArgs:    []string{"-rate", "20"},
+		AuditorArgs:    []string{"-rate", "3000", "-parallel", "64"},
 	})
-	for i := range 5 {
-		r.put(8<<10 + i)
+	for i := range 20 {
+		r.put(8<<10 + i*4096)
 	}
 	time.Sleep(3 * time.Second)
 	victim, err := r.c.Nodes[0].ID()
@@ -283,5 +285,31 @@ func TestAuditPausedNode(t *testing.T) {
 	}
 	if rep.Passes <= paused.Passes || rep.Contained != "" {
 		t.Errorf("the node is not audited again after SIGCONT: %+v", rep)
+	}
+
+	// 100,000 audits of honest nodes: no failure, no disqualification.
+	deadline := time.Now().Add(8 * time.Minute)
+	for {
+		var total int64
+		var reps []api.Reputation
+		for _, p := range r.c.Nodes {
+			id, _ := p.ID()
+			rep := r.audits(id).Reputation
+			total += rep.Audits
+			reps = append(reps, rep)
+		}
+		if total >= 100000 {
+			t.Logf("%d audits of honest nodes", total)
+			for _, rep := range reps {
+				if rep.Fails != 0 || rep.Status != "active" {
+					t.Errorf("an honest node failed: %+v", rep)
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d audits in the time allowed", total)
+		}
+		time.Sleep(2 * time.Second)
 	}
 }
