@@ -48,6 +48,7 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
+	defer node.KeepHeapFloor(node.HeapFloor)()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := n.Run(ctx); err != nil {

@@ -8,22 +8,29 @@ import (
 	"github.com/dgraph-io/ristretto/v2"
 
 	"dstor/shared/cid"
+	"dstor/shared/httpblob"
 )
 
-// cache is the hot cache: whole verified blobs in memory, bounded in
-// bytes. One blob may take at most 1/16 of the budget, so a single large
-// read cannot flush the working set.
+// cache is the hot cache: whole verified blobs in memory, ready to serve
+// (httpblob.Blob), bounded in bytes. One blob may take at most 1/16 of
+// the budget, so a single large read cannot flush the working set. Blobs
+// are keyed by their CID's canonical text, so a read finds its blob by
+// its URL path without parsing it.
 type cache struct {
-	c            *ristretto.Cache[string, []byte]
+	c            *ristretto.Cache[string, *httpblob.Blob]
 	maxItem      int64
 	hits, misses atomic.Int64
 }
+
+// blobOverhead is what a cached blob costs beyond its bytes: the Blob,
+// its prepared header values and frames, the cache's own entry.
+const blobOverhead = 512
 
 func newCache(budget int64) *cache {
 	if budget <= 0 {
 		return &cache{}
 	}
-	c, err := ristretto.NewCache(&ristretto.Config[string, []byte]{
+	c, err := ristretto.NewCache(&ristretto.Config[string, *httpblob.Blob]{
 		NumCounters:        max(budget/(4<<10)*10, 1000), // ~10 counters per 4 KiB item
 		MaxCost:            budget,
 		BufferItems:        64,
@@ -36,18 +43,33 @@ func newCache(budget int64) *cache {
 	return &cache{c: c, maxItem: budget / 16}
 }
 
-// keyToHash hashes a digest key with xxhash, and takes a second,
-// independent 64 bits of the digest itself to tell colliding keys apart.
+// keyToHash hashes a CID text with xxhash, and takes its last 8
+// characters (base32 of the digest's end) to tell colliding keys apart.
 func keyToHash(k string) (uint64, uint64) {
-	return xxhash.Sum64String(k), binary.LittleEndian.Uint64([]byte(k[8:16]))
+	var conflict uint64
+	if len(k) >= 8 {
+		conflict = binary.LittleEndian.Uint64([]byte(k[len(k)-8:]))
+	}
+	return xxhash.Sum64String(k), conflict
 }
 
-func key(c cid.CID) string {
-	d := c.Digest()
-	return string(d[:])
+func key(c cid.CID) string { return c.String() }
+
+// lookup returns the cached blob whose CID text is name, counting only
+// hits: a miss goes on to get, which counts it.
+func (c *cache) lookup(name string) *httpblob.Blob {
+	if c.c == nil {
+		return nil
+	}
+	b, ok := c.c.Get(name)
+	if !ok {
+		return nil
+	}
+	c.hits.Add(1)
+	return b
 }
 
-func (c *cache) get(id cid.CID) ([]byte, bool) {
+func (c *cache) get(id cid.CID) (*httpblob.Blob, bool) {
 	if c.c == nil {
 		return nil, false
 	}
@@ -63,9 +85,9 @@ func (c *cache) get(id cid.CID) ([]byte, bool) {
 // fits reports whether a blob of size bytes may enter the cache.
 func (c *cache) fits(size int64) bool { return c.c != nil && size <= c.maxItem }
 
-func (c *cache) add(id cid.CID, data []byte) {
-	if c.fits(int64(len(data))) {
-		c.c.Set(key(id), data, int64(len(data)))
+func (c *cache) add(b *httpblob.Blob) {
+	if c.fits(b.Size()) {
+		c.c.Set(b.Name(), b, b.Size()+blobOverhead)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"dstor/shared/cid"
+	"dstor/shared/httpblob"
 )
 
 func TestCacheAdmission(t *testing.T) {
@@ -31,13 +32,13 @@ func TestCacheAdmission(t *testing.T) {
 			}
 			data := make([]byte, tt.size)
 			id := cid.Sum([]byte(fmt.Sprint(i)))
-			c.add(id, data)
+			c.add(httpblob.NewBlob(id, data))
 			if c.c != nil {
 				c.c.Wait() // let ristretto apply the set
 			}
 			got, ok := c.get(id)
-			if ok != tt.want || (ok && len(got) != tt.size) {
-				t.Errorf("after add of %d bytes: get = %d bytes, %v; want cached %v", tt.size, len(got), ok, tt.want)
+			if ok != tt.want || (ok && len(got.Data()) != tt.size) {
+				t.Errorf("after add of %d bytes: get = %v, %v; want cached %v", tt.size, got, ok, tt.want)
 			}
 		})
 	}
@@ -51,11 +52,11 @@ func TestCacheKeepsWorkingSetAgainstLargeBlob(t *testing.T) {
 	for i := range 8 {
 		id := cid.Sum([]byte{byte(i)})
 		small = append(small, id)
-		c.add(id, make([]byte, 32<<10))
+		c.add(httpblob.NewBlob(id, make([]byte, 32<<10)))
 	}
 	c.c.Wait()
 	big := cid.Sum([]byte("big"))
-	c.add(big, make([]byte, budget/2))
+	c.add(httpblob.NewBlob(big, make([]byte, budget/2)))
 	c.c.Wait()
 	if _, ok := c.get(big); ok {
 		t.Error("a blob of half the budget entered the cache")

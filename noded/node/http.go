@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"dstor/noded/store"
 	"dstor/shared/cid"
@@ -17,6 +18,39 @@ import (
 const emptyProbe = "bafkqaaa"
 
 func (n *Node) httpHandler() http.Handler {
+	mux := n.httpMux()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b := n.cachedBlob(r); b != nil {
+			n.serveCached(w, r, b)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// cachedBlob returns the cached blob a GET or HEAD of /ipfs/{cid} asks
+// for, found by the path's CID text as it stands: only canonical CIDs are
+// cached, so a hit is exactly the blob serveBlob would find. This is the
+// hot path, kept free of routing, parsing and allocation.
+func (n *Node) cachedBlob(r *http.Request) *httpblob.Blob {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return nil
+	}
+	name, ok := strings.CutPrefix(r.URL.Path, "/ipfs/")
+	if !ok || name == emptyProbe {
+		return nil
+	}
+	return n.cache.lookup(name)
+}
+
+// serveCached answers from a cached blob.
+func (n *Node) serveCached(w http.ResponseWriter, r *http.Request, b *httpblob.Blob) {
+	n.inFlight.Add(1)
+	n.served.Add(b.Serve(w, r, &n.date))
+	n.inFlight.Add(-1)
+}
+
+func (n *Node) httpMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ipfs/{cid}", n.serveBlob)
 	mux.HandleFunc("HEAD /ipfs/{cid}", n.serveBlob)
@@ -41,8 +75,8 @@ func (n *Node) serveBlob(w http.ResponseWriter, r *http.Request) {
 		httpblob.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if data, ok := n.cache.get(id); ok {
-		n.serve(w, r, id, int64(len(data)), httpblob.Bytes(data))
+	if b, ok := n.cache.get(id); ok {
+		n.served.Add(b.Serve(w, r, &n.date))
 		return
 	}
 	if _, err := httpblob.Format(r); err != nil {

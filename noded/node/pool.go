@@ -10,10 +10,17 @@ import (
 
 // bufPools holds the node's reusable buffers, so a read allocates nothing
 // proportional to the blob: copy buffers move bytes between streams and
-// disk, verify buffers are the verifier's read-ahead (whole groups).
+// disk, verify buffers are the verifier's read-ahead (whole groups), and
+// a long read sent out takes aheadBufs ahead buffers (aheadChunk bytes
+// each) to read and verify while the one before is being sent.
 type bufPools struct {
-	copyBufs, verifyBufs sync.Pool
+	copyBufs, verifyBufs, aheadBufs sync.Pool
 }
+
+const (
+	aheadBufs  = 3
+	aheadChunk = 512 << 10
+)
 
 func newBufPools() bufPools {
 	return bufPools{
@@ -23,6 +30,10 @@ func newBufPools() bufPools {
 		}},
 		verifyBufs: sync.Pool{New: func() any {
 			b := make([]byte, 64*proof.GroupSize)
+			return &b
+		}},
+		aheadBufs: sync.Pool{New: func() any {
+			b := make([]byte, aheadChunk)
 			return &b
 		}},
 	}

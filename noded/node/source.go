@@ -24,15 +24,17 @@ func (n *Node) local(ctx context.Context, id cid.CID, size int64, load bool) (ht
 	if load && n.cache.fits(size) {
 		v, err, _ := n.loads.Do(key(id), func() (any, error) {
 			data, err := n.readVerified(id)
-			if err == nil {
-				n.cache.add(id, data)
+			if err != nil {
+				return nil, err
 			}
-			return data, err
+			b := httpblob.NewBlob(id, data)
+			n.cache.add(b)
+			return b, nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		return httpblob.Bytes(v.([]byte)), nil
+		return v.(*httpblob.Blob), nil
 	}
 	return &diskSource{n: n, id: id}, nil
 }
@@ -61,7 +63,8 @@ const maxOutboardRead = 16 << 20
 // verify streams [off, off+length) of blob b, read through data, to w,
 // checked against its outboard; a mismatch quarantines the blob. A read of
 // more than a few groups loads the outboard in one read rather than one
-// per tree node.
+// per tree node. A long read sent somewhere (not discarded) reads and
+// verifies ahead while it is being sent.
 func (n *Node) verify(id cid.CID, b *store.Blob, data io.ReaderAt, off, length int64, w io.Writer) error {
 	var ob io.ReaderAt = b.Outboard
 	if length > 4*proof.GroupSize && b.OutboardSize <= maxOutboardRead {
@@ -72,13 +75,32 @@ func (n *Node) verify(id cid.CID, b *store.Blob, data io.ReaderAt, off, length i
 		ob = bytes.NewReader(tree)
 	}
 	v, err := proof.NewVerifier(id.Digest(), b.Size, ob, b.OutboardSize)
-	if err == nil {
+	switch {
+	case err != nil:
+	case length > 2*aheadChunk && w != io.Discard:
+		err = n.verifyAhead(v, data, off, length, w)
+	default:
 		buf := n.verifyBufs.Get().(*[]byte)
 		err = v.Range(w, data, off, length, *buf)
 		n.verifyBufs.Put(buf)
 	}
 	if errors.Is(err, proof.ErrMismatch) {
 		n.quarantine(id, err)
+	}
+	return err
+}
+
+// verifyAhead is v.RangeAhead with pooled buffers.
+func (n *Node) verifyAhead(v *proof.Verifier, data io.ReaderAt, off, length int64, w io.Writer) error {
+	var held [aheadBufs]*[]byte
+	bufs := make([][]byte, aheadBufs)
+	for i := range held {
+		held[i] = n.aheadBufs.Get().(*[]byte)
+		bufs[i] = *held[i]
+	}
+	err := v.RangeAhead(w, data, off, length, bufs)
+	for _, p := range held {
+		n.aheadBufs.Put(p)
 	}
 	return err
 }

@@ -15,17 +15,23 @@ type DateCache struct {
 }
 
 type dateValue struct {
-	sec int64
-	v   []string
+	sec  int64
+	v    []string
+	line []byte // the QPACK field line
 }
 
 // Set puts the current Date on h.
 func (d *DateCache) Set(h http.Header) {
+	h["Date"] = d.current().v
+}
+
+func (d *DateCache) current() *dateValue {
 	now := time.Now()
 	cur := d.p.Load()
 	if cur == nil || cur.sec != now.Unix() {
-		cur = &dateValue{sec: now.Unix(), v: []string{now.UTC().Format(http.TimeFormat)}}
+		v := now.UTC().Format(http.TimeFormat)
+		cur = &dateValue{sec: now.Unix(), v: []string{v}, line: appendNameRef(nil, qpDate, v)}
 		d.p.Store(cur)
 	}
-	h["Date"] = cur.v
+	return cur
 }

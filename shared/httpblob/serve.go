@@ -29,15 +29,6 @@ type Source interface {
 	WriteRange(w io.Writer, off, n int64) error
 }
 
-// Bytes is a Source over a blob held in memory (already verified).
-type Bytes []byte
-
-// WriteRange implements Source.
-func (b Bytes) WriteRange(w io.Writer, off, n int64) error {
-	_, err := w.Write(b[off : off+n])
-	return err
-}
-
 // ErrBadFormat is returned by Format for formats a blob cannot be served in.
 var ErrBadFormat = errors.New("unsupported format")
 
@@ -66,7 +57,8 @@ func Format(r *http.Request) (string, error) {
 }
 
 // Header values every blob response shares, canonical keys and shared
-// slices: a read allocates no header values but its ETag and length.
+// slices: a read allocates no header values but its ETag and length, and
+// a Blob's read not even those.
 var (
 	hCacheControl = []string{CacheControl}
 	hBytes        = []string{"bytes"}
@@ -76,75 +68,113 @@ var (
 	hRaw          = []string{RawType}
 )
 
+// headers are the per-blob header values of a blob's responses.
+type headers struct {
+	name        string   // the CID
+	size        int64    // of the blob
+	etag        []string // `"<cid>"`
+	rawETag     []string // `"<cid>.raw"`, for raw block responses
+	disposition []string // of raw block responses
+	length      []string // size, for whole-blob responses
+}
+
+func newHeaders(c cid.CID, size int64) headers {
+	name := c.String()
+	return headers{
+		name:        name,
+		size:        size,
+		etag:        []string{`"` + name + `"`},
+		rawETag:     []string{`"` + name + `.raw"`},
+		disposition: []string{`attachment; filename="` + name + `.bin"`},
+		length:      []string{strconv.FormatInt(size, 10)},
+	}
+}
+
 // Serve answers r for blob c of size bytes from src and returns the number
 // of body bytes sent. It returns an error, having sent nothing, when the
 // request is fine but src fails before its first byte: the caller may
 // answer from elsewhere. A failure after bytes have been sent aborts the
 // response (http.ErrAbortHandler), so a client sees a reset, never a short
-// or corrupt body.
+// or corrupt body. A *Blob source answers with its own prepared headers
+// (c and size are its own).
 func Serve(w http.ResponseWriter, r *http.Request, c cid.CID, size int64, src Source) (int64, error) {
+	if b, ok := src.(*Blob); ok {
+		return b.Serve(w, r, nil), nil
+	}
+	hd := newHeaders(c, size)
+	return serve(w, r, &hd, src)
+}
+
+// serve is Serve with the blob's header values made.
+func serve(w http.ResponseWriter, r *http.Request, hd *headers, src Source) (int64, error) {
 	ctype, err := Format(r)
 	if err != nil {
 		Error(w, http.StatusBadRequest, err.Error())
 		return 0, nil
 	}
 	h := w.Header()
-	name := c.String()
-	etag := `"` + name + `"`
+	etag := hd.etag
 	if ctype == RawType {
-		etag = `"` + name + `.raw"`
-		h.Set("Content-Disposition", `attachment; filename="`+name+`.bin"`)
+		etag = hd.rawETag
+		h["Content-Disposition"] = hd.disposition
 	}
-	h["Etag"] = []string{etag}
+	h["Etag"] = etag
 	h["Cache-Control"] = hCacheControl
 	h["Accept-Ranges"] = hBytes
 	h["Vary"] = hAccept
 	h["X-Content-Type-Options"] = hNosniff
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag[0]) {
 		w.WriteHeader(http.StatusNotModified)
 		return 0, nil
 	}
+	size := hd.size
 	start, length, partial, err := ParseRange(r.Header.Get("Range"), size)
 	if err != nil {
 		h.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
 		Error(w, http.StatusRequestedRangeNotSatisfiable, fmt.Sprintf("range %q is past the end of a %d-byte blob", r.Header.Get("Range"), size))
 		return 0, nil
 	}
-	if ir := r.Header.Get("If-Range"); partial && ir != "" && ir != etag {
+	if ir := r.Header.Get("If-Range"); partial && ir != "" && ir != etag[0] {
 		partial = false
 	}
 	status := http.StatusOK
 	if partial {
 		status = http.StatusPartialContent
 		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, start+length-1, size))
+		h["Content-Length"] = []string{strconv.FormatInt(length, 10)}
 	} else {
 		start, length = 0, size
+		h["Content-Length"] = hd.length
 	}
 	h["Content-Type"] = hOctets
 	if ctype == RawType {
 		h["Content-Type"] = hRaw
 	}
-	h["Content-Length"] = []string{strconv.FormatInt(length, 10)}
 	if r.Method == http.MethodHead || length == 0 {
 		w.WriteHeader(status)
 		return 0, nil
 	}
-	if b, ok := src.(Bytes); ok {
+	if b, ok := src.(*Blob); ok {
 		// In memory and verified: straight out, no copy.
 		w.WriteHeader(status)
-		n, err := w.Write(b[start : start+length])
+		n, err := w.Write(b.data[start : start+length])
 		if err != nil {
 			panic(http.ErrAbortHandler)
 		}
 		return int64(n), nil
 	}
+	return serveSource(w, h, status, start, length, src)
+}
+
+// serveSource sends [start, start+length) of src, whose headers are set.
+func serveSource(w http.ResponseWriter, h http.Header, status int, start, length int64, src Source) (int64, error) {
 	out := &lazyWriter{w: w, status: status, buf: bufPool.Get().(*[]byte)}
 	// A long body starts at once (time to first byte); a short one is
 	// held whole, so a source failing anywhere in it has sent nothing and
 	// the caller can still answer from elsewhere.
 	out.eager = length > int64(len(*out.buf))
 	defer bufPool.Put(out.buf)
-	err = src.WriteRange(out, start, length)
+	err := src.WriteRange(out, start, length)
 	if err == nil {
 		err = out.flush()
 	}

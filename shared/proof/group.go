@@ -23,18 +23,21 @@ func compressGroup(p []byte, counter uint64) guts.Node {
 		sc++
 	}
 
-	var buf [guts.MaxSIMD * guts.ChunkSize]byte
-	var buflen int
-	for len(p) > 0 {
-		if buflen == len(buf) {
-			pushSubtree(guts.ChainingValue(guts.CompressBuffer(&buf, buflen, &guts.IV, counter+(sc*guts.MaxSIMD), 0)))
-			buflen = 0
-		}
-		n := copy(buf[buflen:], p)
-		buflen += n
-		p = p[n:]
+	const full = guts.MaxSIMD * guts.ChunkSize
+	var buf [full]byte
+	// Whole SIMD widths of p are hashed in place, not copied first (a
+	// change from bao's, which copies every byte).
+	for len(p) > full {
+		pushSubtree(guts.ChainingValue(guts.CompressBuffer((*[full]byte)(p), full, &guts.IV, counter+(sc*guts.MaxSIMD), 0)))
+		p = p[full:]
 	}
-	n := guts.CompressBuffer(&buf, buflen, &guts.IV, counter+(sc*guts.MaxSIMD), 0)
+	last, buflen := &buf, len(p)
+	if buflen == full {
+		last = (*[full]byte)(p)
+	} else {
+		copy(buf[:], p)
+	}
+	n := guts.CompressBuffer(last, buflen, &guts.IV, counter+(sc*guts.MaxSIMD), 0)
 	for i := bits.TrailingZeros64(sc); i < bits.Len64(sc); i++ {
 		if sc&(1<<i) != 0 {
 			n = guts.ParentNode(stack[i], guts.ChainingValue(n), &guts.IV, 0)

@@ -66,7 +66,8 @@ func (v *Verifier) Range(dst io.Writer, data io.ReaderAt, off, n int64, buf []by
 	if len(buf) < GroupSize {
 		return errors.New("proof: scratch buffer smaller than a group")
 	}
-	w := walk{v: v, dst: dst, ra: readahead{r: data, buf: buf, size: v.size}, off: off, end: off + n}
+	limit := min((off+n+GroupSize-1)/GroupSize*GroupSize, v.size)
+	w := walk{v: v, dst: dst, ra: readahead{r: data, buf: buf, limit: limit}, off: off, end: off + n}
 	if n == 0 && v.size > 0 {
 		return nil
 	}
@@ -132,23 +133,23 @@ func (w *walk) rec(cv [8]uint32, pos, length, obOff int64, flags uint32) {
 func groups(length int64) int64 { return (length + GroupSize - 1) / GroupSize }
 
 // readahead serves the groups a walk visits, in increasing order, from
-// large sequential reads.
+// large sequential reads (or, with no reader, from a buffer filled
+// beforehand).
 type readahead struct {
 	r          io.ReaderAt
 	buf        []byte
-	size       int64
+	limit      int64 // no read goes past this: the last group the range needs
 	start, end int64 // blob range held in buf[:end-start]
 }
 
 func (ra *readahead) at(pos, n int64) ([]byte, error) {
 	if pos < ra.start || pos+n > ra.end {
-		fill := min(int64(len(ra.buf))/GroupSize*GroupSize, ra.size-pos)
-		k, err := ra.r.ReadAt(ra.buf[:fill], pos)
-		if int64(k) < fill {
-			if err == nil || err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, fmt.Errorf("proof: read blob at %d: %w", pos, err)
+		if ra.r == nil { // check's buffer holds every group it visits
+			return nil, fmt.Errorf("proof: group at %d outside the buffer", pos)
+		}
+		fill := min(int64(len(ra.buf))/GroupSize*GroupSize, ra.limit-pos)
+		if err := readFull(ra.r, ra.buf[:fill], pos); err != nil {
+			return nil, err
 		}
 		ra.start, ra.end = pos, pos+fill
 	}

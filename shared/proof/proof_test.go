@@ -179,6 +179,14 @@ func FuzzRange(f *testing.F) {
 		if covers != (err != nil) {
 			t.Fatalf("range %d+%d, flip at %d: err %v", o, k, fl, err)
 		}
+		out.Reset()
+		err = v.RangeAhead(&out, bytes.NewReader(bad), o, k, buffers(2, GroupSize+int(flip%GroupSize)))
+		if !bytes.Equal(out.Bytes(), data[o:o+int64(out.Len())]) {
+			t.Fatal("RangeAhead released a corrupt byte")
+		}
+		if covers != (err != nil) {
+			t.Fatalf("RangeAhead: range %d+%d, flip at %d: err %v", o, k, fl, err)
+		}
 	})
 }
 
@@ -227,3 +235,29 @@ func (r *repeat) ReadAt(p []byte, off int64) (int, error) {
 type sliceAt struct{ b []byte }
 
 func (s *sliceAt) WriteAt(p []byte, off int64) (int, error) { return copy(s.b[off:], p), nil }
+
+// TestRangeReadsOnlyItsGroups: a small range of a large blob reads the
+// groups it covers, not a buffer-full beyond them.
+func TestRangeReadsOnlyItsGroups(t *testing.T) {
+	data := blob(64*GroupSize, 11)
+	ob, root := encode(t, data)
+	v, _ := NewVerifier(root, int64(len(data)), bytes.NewReader(ob), int64(len(ob)))
+	r := &readCounter{r: bytes.NewReader(data)}
+	if err := v.Range(io.Discard, r, 3*GroupSize+10, GroupSize, make([]byte, 32*GroupSize)); err != nil {
+		t.Fatal(err)
+	}
+	if r.n != 2*GroupSize {
+		t.Fatalf("read %d bytes for a range across two groups, want %d", r.n, 2*GroupSize)
+	}
+}
+
+type readCounter struct {
+	r io.ReaderAt
+	n int
+}
+
+func (c *readCounter) ReadAt(p []byte, off int64) (int, error) {
+	k, err := c.r.ReadAt(p, off)
+	c.n += k
+	return k, err
+}

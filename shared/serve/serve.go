@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -106,7 +107,13 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	}
 	s.ql = ql
-	s.h3 = &http3.Server{Handler: s.Handler, Port: s.port, Logger: log, IdleTimeout: 30 * time.Second}
+	s.h3 = &http3.Server{Handler: recoverTo(log, s.Handler), Port: s.port, IdleTimeout: 30 * time.Second}
+	if log.Enabled(context.Background(), slog.LevelDebug) {
+		// quic-go's server logs every request at debug level, boxing its
+		// arguments even when the level is off: give it a logger only
+		// when it is on.
+		s.h3.Logger = log
+	}
 	altSvc := fmt.Sprintf(`h3=":%d"; ma=86400`, s.port)
 	s.h1 = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -212,4 +219,21 @@ func (s *Server) acceptQUIC(ctx context.Context, log *slog.Logger) {
 			conn.CloseWithError(0x10, "no application protocol")
 		}
 	}
+}
+
+// recoverTo logs a handler's panic to log and aborts its response, as
+// quic-go's server does with its own logger (which it is not given unless
+// debugging).
+func recoverTo(log *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p != http.ErrAbortHandler {
+					log.Error("http3: panic serving", "method", r.Method, "uri", r.RequestURI, "panic", p, "trace", string(debug.Stack()))
+				}
+				panic(http.ErrAbortHandler)
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
 }
