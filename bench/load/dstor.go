@@ -70,6 +70,9 @@ func (s *suite) env(ctx context.Context) (_ *dstorEnv, err error) {
 		Gateway:       "127.0.0.1:" + strconv.Itoa(port),
 		ProbeInterval: s.cfg.ProbeInterval,
 		NodeArgs:      []string{"-cache-bytes", strconv.FormatInt(s.cfg.CacheBytes, 10)},
+		// R = W = 3: the peer-fetch cases need nodes that lack a blob, so
+		// no pulls fill the other three.
+		GatewayArgs: []string{"-replicas", "3"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start cluster: %w", err)
