@@ -98,7 +98,9 @@ func TestUploadAndRead(t *testing.T) {
 			}
 
 			// The gateway redirects a loopback client (region eu-west,
-			// the gateway's) to the eu-west holder.
+			// the gateway's) to an eu-west node: the holder unless the
+			// other node's score is more than 20 % better (RTT noise on a
+			// loaded machine can make it so; shared/choose tests the rule).
 			resp, body := do(t, hc, http.MethodGet, n.GatewayURL+"/ipfs/"+want.String(), nil)
 			if resp.StatusCode != http.StatusTemporaryRedirect {
 				t.Fatalf("gateway read: %s, want 307: %s", resp.Status, body)
@@ -108,8 +110,8 @@ func TestUploadAndRead(t *testing.T) {
 			if to == nil || loc != to.URL()+"/ipfs/"+want.String() {
 				t.Fatalf("redirect to %q (node %q), not a node's /ipfs/ URL", loc, resp.Header.Get("X-Dstor-Node"))
 			}
-			if to.Region != n.Options.Regions[0] || !to.HasOnDisk(want) {
-				t.Errorf("redirected to %s, want the holder in %s", to.Name, n.Options.Regions[0])
+			if to.Region != n.Options.Regions[0] {
+				t.Errorf("redirected to %s, want a node in %s", to.Name, n.Options.Regions[0])
 			}
 
 			etag := `"` + want.String() + `"`
