@@ -14,6 +14,7 @@ import (
 
 	"dstor/gatewayd/gateway"
 	"dstor/gatewayd/gateway/locate"
+	"dstor/shared/heapfloor"
 )
 
 func main() {
@@ -66,6 +67,7 @@ func main() {
 	}
 	cfg.Locate.GeoMap = gm
 	cfg.Logger = newLogger(*debug)
+	defer heapfloor.Keep(heapfloor.Default)()
 	g, err := gateway.New(cfg)
 	if err != nil {
 		fatal(err)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"dstor/noded/node"
+	"dstor/shared/heapfloor"
 )
 
 func main() {
@@ -48,7 +49,7 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	defer node.KeepHeapFloor(node.HeapFloor)()
+	defer heapfloor.Keep(heapfloor.Default)()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := n.Run(ctx); err != nil {

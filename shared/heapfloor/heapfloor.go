@@ -1,4 +1,7 @@
-package node
+// Package heapfloor keeps a daemon's garbage collector from running
+// before its heap reaches a floor: with a small live heap, GOGC's doubling
+// collects every few MB allocated, dozens of times a second under load.
+package heapfloor
 
 import (
 	"runtime"
@@ -7,12 +10,11 @@ import (
 	"sync"
 )
 
-// HeapFloor is the heap a node lets grow before it collects garbage (see
-// KeepHeapFloor): 64 MiB, within the node's budget of its cache plus
-// 256 MiB.
-const HeapFloor = 64 << 20
+// Default is the heap the daemons let grow before they collect garbage:
+// 64 MiB (a node's memory budget is its cache plus 256 MiB).
+const Default = 64 << 20
 
-// KeepHeapFloor keeps the garbage collector from running before the heap
+// Keep keeps the garbage collector from running before the heap
 // reaches floor bytes: with a small live heap (a node serving cached
 // reads holds a few MB) GOGC's doubling would collect every few MB
 // allocated, dozens of times a second under load, each time stopping the
@@ -20,7 +22,7 @@ const HeapFloor = 64 << 20
 // changes nothing. It sets GOGC after every collection until stop is
 // called, and leaves GOGC=off (and GOMEMLIMIT, which still applies)
 // alone. GOGC is process-wide: main calls this, once.
-func KeepHeapFloor(floor uint64) (stop func()) {
+func Keep(floor uint64) (stop func()) {
 	base := debug.SetGCPercent(100)
 	debug.SetGCPercent(base)
 	if base < 0 {

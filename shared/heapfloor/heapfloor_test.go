@@ -1,4 +1,4 @@
-package node
+package heapfloor
 
 import (
 	"runtime"
@@ -29,10 +29,10 @@ func TestGCPercent(t *testing.T) {
 	}
 }
 
-func TestKeepHeapFloor(t *testing.T) {
+func TestKeep(t *testing.T) {
 	base := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(base)
-	stop := KeepHeapFloor(1 << 40)
+	stop := Keep(1 << 40)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		runtime.GC()
