@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"dstor/shared/choose"
 	"dstor/shared/identity"
 	"dstor/shared/registry"
 	"dstor/shared/wire"
@@ -114,7 +115,8 @@ func (m *members) upsert(n registry.Node, up bool) {
 	}
 }
 
-// networkOf is the /24 or /48 a node's host is in (zero for a name).
+// networkOf is the /24 or /48 a node's host is in (zero if the name does
+// not resolve).
 func networkOf(host string) netip.Prefix {
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
@@ -122,16 +124,7 @@ func networkOf(host string) netip.Prefix {
 			ip, _ = netip.AddrFromSlice(ips[0])
 		}
 	}
-	ip = ip.Unmap()
-	switch {
-	case ip.Is4():
-		p, _ := ip.Prefix(24)
-		return p
-	case ip.Is6():
-		p, _ := ip.Prefix(48)
-		return p
-	}
-	return netip.Prefix{}
+	return choose.NetOf(ip)
 }
 
 // setStanding records auditd's verdict on a node.

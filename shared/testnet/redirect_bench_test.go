@@ -1,9 +1,7 @@
 package testnet
 
 import (
-	"io"
 	"net/http"
-	"sync"
 	"testing"
 )
 
@@ -15,35 +13,5 @@ func BenchmarkRedirect(b *testing.B) {
 	id := n.Upload(b, blob(3, 4096)).CID
 	c := n.HTTP3Client()
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	url := n.GatewayURL + "/ipfs/" + id
-	get := func() {
-		resp, err := c.Get(url)
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusTemporaryRedirect {
-			b.Fatal(resp.Status)
-		}
-	}
-	get()
-	b.ReportAllocs()
-	b.ResetTimer()
-	var wg sync.WaitGroup
-	work := make(chan struct{}, 64)
-	for range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range work {
-				get()
-			}
-		}()
-	}
-	for range b.N {
-		work <- struct{}{}
-	}
-	close(work)
-	wg.Wait()
+	benchReads(b, c, n.GatewayURL+"/ipfs/"+id, http.StatusTemporaryRedirect)
 }
