@@ -17,22 +17,8 @@ import (
 // token and its ed25519 key and receives a CA-issued certificate.
 func (g *Gateway) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	var req api.EnrollRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad enrollment request: "+err.Error())
-		return
-	}
-	err := g.reg.CheckEnrollToken(r.Context(), hashSecret(req.Token))
-	if errors.Is(err, registry.ErrNotFound) || req.Token == "" {
-		writeError(w, http.StatusForbidden, "unknown enrollment token")
-		return
-	} else if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "registry unavailable")
-		return
-	}
-	if len(req.PublicKey) != ed25519.PublicKeySize {
-		writeError(w, http.StatusBadRequest, "public_key must be a 32-byte ed25519 key")
+	pub, ok := g.admit(w, r, &req, func() (string, []byte) { return req.Token, req.PublicKey })
+	if !ok {
 		return
 	}
 	u, err := url.Parse(req.URL)
@@ -44,7 +30,6 @@ func (g *Gateway) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "region is required")
 		return
 	}
-	pub := ed25519.PublicKey(req.PublicKey)
 	host, _, _ := net.SplitHostPort(u.Host)
 	certPEM, err := g.ca.Issue(pub, identity.RoleNode, []string{host})
 	if err != nil {
@@ -66,25 +51,10 @@ func (g *Gateway) handleEnroll(w http.ResponseWriter, r *http.Request) {
 // certificate, with which it challenges nodes and orders repairs.
 func (g *Gateway) handleEnrollAuditor(w http.ResponseWriter, r *http.Request) {
 	var req api.EnrollAuditorRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad enrollment request: "+err.Error())
+	pub, ok := g.admit(w, r, &req, func() (string, []byte) { return req.Token, req.PublicKey })
+	if !ok {
 		return
 	}
-	err := g.reg.CheckEnrollToken(r.Context(), hashSecret(req.Token))
-	if errors.Is(err, registry.ErrNotFound) || req.Token == "" {
-		writeError(w, http.StatusForbidden, "unknown enrollment token")
-		return
-	} else if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "registry unavailable")
-		return
-	}
-	if len(req.PublicKey) != ed25519.PublicKeySize {
-		writeError(w, http.StatusBadRequest, "public_key must be a 32-byte ed25519 key")
-		return
-	}
-	pub := ed25519.PublicKey(req.PublicKey)
 	certPEM, err := g.ca.Issue(pub, identity.RoleAuditor, nil)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "issue certificate: "+err.Error())
@@ -93,4 +63,30 @@ func (g *Gateway) handleEnrollAuditor(w http.ResponseWriter, r *http.Request) {
 	id := identity.ID(pub)
 	g.log.Info("auditor enrolled", "auditor", id)
 	writeJSON(w, http.StatusOK, api.EnrollResponse{ID: id, Cert: string(certPEM)})
+}
+
+// admit decodes an enrollment request into req and checks its token and
+// key (creds reads them from req once decoded), answering the error
+// itself when it fails.
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, req any, creds func() (token string, key []byte)) (ed25519.PublicKey, bool) {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad enrollment request: "+err.Error())
+		return nil, false
+	}
+	token, key := creds()
+	err := g.reg.CheckEnrollToken(r.Context(), hashSecret(token))
+	if errors.Is(err, registry.ErrNotFound) || token == "" {
+		writeError(w, http.StatusForbidden, "unknown enrollment token")
+		return nil, false
+	} else if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "registry unavailable")
+		return nil, false
+	}
+	if len(key) != ed25519.PublicKeySize {
+		writeError(w, http.StatusBadRequest, "public_key must be a 32-byte ed25519 key")
+		return nil, false
+	}
+	return ed25519.PublicKey(key), true
 }
