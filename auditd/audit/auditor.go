@@ -1,15 +1,12 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -17,6 +14,7 @@ import (
 
 	"dstor/shared/api"
 	"dstor/shared/choose"
+	"dstor/shared/enroll"
 	"dstor/shared/identity"
 	"dstor/shared/registry"
 	"dstor/shared/wire"
@@ -111,39 +109,15 @@ func (a *Auditor) Run(ctx context.Context) error {
 // enroll asks the gateway for an auditor certificate, retrying while the
 // gateway is not reachable.
 func (a *Auditor) enroll(ctx context.Context) (tls.Certificate, error) {
-	body, _ := json.Marshal(api.EnrollAuditorRequest{Token: a.cfg.EnrollToken, PublicKey: a.key.Public().(ed25519.PublicKey)})
-	hc := &http.Client{
-		Timeout:   10 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: a.pool, MinVersion: tls.VersionTLS13}},
+	cert, err := enroll.Do(ctx, enroll.Request{
+		URL:  a.cfg.Gateway + "/v1/auditors/enroll",
+		Pool: a.pool,
+		Key:  a.key,
+		Body: api.EnrollAuditorRequest{Token: a.cfg.EnrollToken, PublicKey: a.key.Public().(ed25519.PublicKey)},
+		Log:  a.log,
+	})
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("audit: %w", err)
 	}
-	defer hc.CloseIdleConnections()
-	delay := 100 * time.Millisecond
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.Gateway+"/v1/auditors/enroll", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := hc.Do(req)
-		if err == nil {
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				var e api.Error
-				json.NewDecoder(resp.Body).Decode(&e)
-				return tls.Certificate{}, fmt.Errorf("audit: enroll: gateway answered %s: %s", resp.Status, e.Error)
-			}
-			var er api.EnrollResponse
-			if err := json.NewDecoder(resp.Body).Decode(&er); err != nil {
-				return tls.Certificate{}, fmt.Errorf("audit: enroll: %w", err)
-			}
-			if er.ID != a.id {
-				return tls.Certificate{}, fmt.Errorf("audit: enroll: gateway enrolled id %s, ours is %s", er.ID, a.id)
-			}
-			return identity.KeyPair([]byte(er.Cert), a.key)
-		}
-		a.log.Info("gateway not reachable yet, retrying enrollment", "err", err, "in", delay)
-		select {
-		case <-ctx.Done():
-			return tls.Certificate{}, ctx.Err()
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, 5*time.Second)
-	}
+	return cert, nil
 }

@@ -2,19 +2,16 @@ package testnet
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
-	mrand "math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"dstor/auditd/audit"
+	"dstor/devnet/adversary"
 	"dstor/shared/challenge"
 	"dstor/shared/identity"
 	"dstor/shared/registry"
-	"dstor/shared/wire"
 )
 
 // openRegistry opens the network's registry for the test's own reads and
@@ -56,106 +53,26 @@ func TestAuditCatchesForgeries(t *testing.T) {
 	// of the right length is checked byte by byte, not by its length.
 	const size = 1 << 20
 	peer := n.WireClientAs(t, identity.RoleNode)
-	held := func(seed uint64) *heldBlob {
-		data := blob(seed, size)
-		id := MustParse(t, n.Upload(t, data).CID)
-		return fetchBlob(t, peer, n.Nodes[0].Target(), id, data)
+	held := func(seed uint64) *adversary.Blob {
+		return fetchBlob(t, peer, n.Nodes[0].Target(), MustParse(t, n.Upload(t, blob(seed, size)).CID))
 	}
 	b, other := held(501), held(502)
-	stale := newNonce(t)
-
-	// sliceAt is where slice i of an answer to rs starts, and where its
-	// length header and tree nodes end and its chunk starts (a range of
-	// at most a chunk, on a chunk boundary: one chunk ends its slice).
-	sliceAt := func(rs []challenge.Range, i int) (start, chunk int) {
-		for _, r := range rs[:i] {
-			start += int(challenge.SliceSize(b.Size, r))
-		}
-		c := rs[i].Off - rs[i].Off%challenge.ChunkSize
-		return start, start + int(challenge.SliceSize(b.Size, rs[i])) - int(min(b.Size, c+challenge.ChunkSize)-c)
-	}
-	honest := func(f *fakeNode, cr wire.ChallengeRequest) ([]byte, []challenge.Range) {
-		return b.answer(t, f.ID, cr.Nonce, cr.Ranges, cr.Length)
-	}
-	cases := []struct {
-		name   string
-		answer challengeFunc
-		pass   bool
-	}{
-		{"honest (control)", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
-			ans, _ := honest(f, cr)
-			return reply(req, b.Size, int64(len(ans)), ans)
-		}, true},
-		{"a flipped byte in a challenged range", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
-			ans, rs := honest(f, cr)
-			i := mrand.IntN(len(rs))
-			_, chunk := sliceAt(rs, i)
-			ans[chunk+int(rs[i].Off%challenge.ChunkSize)+mrand.IntN(int(rs[i].Len))] ^= 1 << mrand.IntN(8)
-			return reply(req, b.Size, int64(len(ans)), ans)
-		}, false},
-		{"a flipped byte in a tree node", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
-			ans, rs := honest(f, cr)
-			start, chunk := sliceAt(rs, mrand.IntN(len(rs)))
-			ans[start+8+mrand.IntN(chunk-start-8)] ^= 1 << mrand.IntN(8)
-			return reply(req, b.Size, int64(len(ans)), ans)
-		}, false},
-		{"a slice header for another size", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
-			ans, rs := honest(f, cr)
-			start, _ := sliceAt(rs, mrand.IntN(len(rs)))
-			binary.LittleEndian.PutUint64(ans[start:], uint64(b.Size+1))
-			return reply(req, b.Size, int64(len(ans)), ans)
-		}, false},
-		{"the proof of another blob of the same size", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
-			ans, _ := other.answer(t, f.ID, cr.Nonce, cr.Ranges, cr.Length)
-			return reply(req, b.Size, int64(len(ans)), ans)
-		}, false},
-		{"random bytes of the right length", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
-			ans, _ := honest(f, cr)
-			rand.Read(ans)
-			return reply(req, b.Size, int64(len(ans)), ans)
-		}, false},
-		{"random tree nodes and chunks under honest headers", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
-			ans, rs := honest(f, cr)
-			for i := range rs {
-				start, _ := sliceAt(rs, i)
-				end := start + int(challenge.SliceSize(b.Size, rs[i]))
-				rand.Read(ans[start+8 : end])
-			}
-			return reply(req, b.Size, int64(len(ans)), ans)
-		}, false},
-		{"an answer announced short", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
-			ans, _ := honest(f, cr)
-			ans = ans[:len(ans)-1]
-			return reply(req, b.Size, int64(len(ans)), ans)
-		}, false},
-		{"an answer cut short", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
-			ans, _ := honest(f, cr)
-			return reply(req, b.Size, int64(len(ans)), ans[:len(ans)/2])
-		}, false},
-		{"the honest answer to another nonce", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
-			ans, _ := b.answer(t, f.ID, newNonce(t), cr.Ranges, cr.Length)
-			return reply(req, b.Size, int64(len(ans)), ans)
-		}, false},
-		{"a replayed answer", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
-			ans, _ := b.answer(t, f.ID, stale, cr.Ranges, cr.Length)
-			return reply(req, b.Size, int64(len(ans)), ans)
-		}, false},
-		{"the honest answer of another node", func(f *fakeNode, req *wire.Request, cr wire.ChallengeRequest) error {
-			ans, _ := b.answer(t, n.Nodes[0].ID(), cr.Nonce, cr.Ranges, cr.Length)
-			return reply(req, b.Size, int64(len(ans)), ans)
-		}, false},
-	}
 	const audits = 50
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			f := n.startFakeNode(t, reg, "r1", c.answer)
+	for _, mode := range adversary.Forgeries {
+		t.Run(mode, func(t *testing.T) {
+			answer, err := adversary.Forge(mode, b, other, n.Nodes[0].ID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			pass := mode == adversary.Honest
+			f := n.startFakeNode(t, reg, "r1", answer)
 			f.hold(t, reg, b.ID.String())
 			want := registry.AuditFail
-			if c.pass {
+			if pass {
 				want = registry.AuditPass
 			}
 			for i, v := range a.AuditTargets(ctx, repeat(f.target(b), audits)) {
-				if v.Outcome != want || !c.pass && !strings.Contains(v.Reason, challenge.ErrBadProof.Error()) {
+				if v.Outcome != want || !pass && !strings.Contains(v.Reason, challenge.ErrBadProof.Error()) {
 					t.Errorf("challenge %d: %s (%s), want %s for a bad proof", i, v.Outcome, v.Reason, want)
 				}
 			}
@@ -169,7 +86,7 @@ func TestAuditCatchesForgeries(t *testing.T) {
 			}
 			recorded := 0
 			for _, h := range hist {
-				if h.Outcome == want && (c.pass || h.Reason != "") {
+				if h.Outcome == want && (pass || h.Reason != "") {
 					recorded++
 				}
 			}
@@ -182,7 +99,7 @@ func TestAuditCatchesForgeries(t *testing.T) {
 				t.Fatalf("the fake holder is gone from %s", b.ID)
 			}
 			h := pin.Holders[i]
-			if c.pass {
+			if pass {
 				if rep.Passes != audits || rep.Fails != 0 || h.Status != registry.StatusPinned || recorded != audits {
 					t.Errorf("honest fake: reputation %+v, holder %s, %d of %d passes recorded", rep, h.Status, recorded, audits)
 				}
