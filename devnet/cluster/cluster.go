@@ -113,6 +113,8 @@ type Cluster struct {
 	client   *http.Client
 	logs     sync.Mutex
 	world    *world // with Config.Latency
+	slots    int    // nodes started, fake ones too: the next one's port and IP
+	fakes    []*Proc
 }
 
 func (c *Config) defaults() error {
@@ -231,13 +233,34 @@ func (c *Cluster) StartAuditor(name string, extra ...string) (*Proc, error) {
 // startNode starts node number len(c.Nodes) in region, with extra flags
 // after the cluster's own, and appends it to c.Nodes.
 func (c *Cluster) startNode(region string, extra []string) (*Proc, error) {
-	i := len(c.Nodes)
+	args := []string{
+		// A dev cluster shares one disk: keep a small reserve and
+		// cache so it runs on a small machine.
+		"-reserve", strconv.Itoa(256 << 20),
+		"-cache-bytes", strconv.Itoa(256 << 20),
+	}
+	args = append(append(args, c.cfg.NodeArgs...), extra...)
+	p, err := c.startNodeLike("noded", fmt.Sprintf("node-%d", len(c.Nodes)), region, args)
+	if err != nil {
+		return nil, err
+	}
+	c.Nodes = append(c.Nodes, p)
+	return p, nil
+}
+
+// startNodeLike starts bin (noded, or a node of the tests' making) as
+// the cluster's next node in region: its own directory, the gateway's
+// CA and enrollment token, a port (Config.NodePort) and, with
+// Config.Latency, its own loopback IP behind a latency proxy. extra
+// flags come after these.
+func (c *Cluster) startNodeLike(bin, name, region string, extra []string) (*Proc, error) {
+	i := c.slots
 	listen := "127.0.0.1:0"
 	if c.cfg.NodePort > 0 {
 		listen = "127.0.0.1:" + strconv.Itoa(c.cfg.NodePort+i)
 	}
 	gwDir := filepath.Join(c.cfg.Dir, "gateway")
-	nd := filepath.Join(c.cfg.Dir, fmt.Sprintf("node-%d", i))
+	nd := filepath.Join(c.cfg.Dir, name)
 	args := []string{
 		"-dir", nd,
 		"-listen", listen,
@@ -245,10 +268,6 @@ func (c *Cluster) startNode(region string, extra []string) (*Proc, error) {
 		"-gateway", c.Env.Gateway,
 		"-ca", c.Env.CA,
 		"-enroll-token-file", filepath.Join(gwDir, "enroll-token"),
-		// A dev cluster shares one disk: keep a small reserve and
-		// cache so it runs on a small machine.
-		"-reserve", strconv.Itoa(256 << 20),
-		"-cache-bytes", strconv.Itoa(256 << 20),
 	}
 	var ip netip.Addr
 	var proxy *latency.Proxy
@@ -260,19 +279,18 @@ func (c *Cluster) startNode(region string, extra []string) (*Proc, error) {
 		args[3] = netip.AddrPortFrom(ip, proxy.Addr().Port()).String()
 		args = append(args, "-advertise", proxy.Addr().Addr().String())
 	}
-	args = append(append(args, c.cfg.NodeArgs...), extra...)
-	p, err := c.start("noded", fmt.Sprintf("node-%d", i), region, nd, args)
+	p, err := c.start(bin, name, region, nd, append(args, extra...))
 	if err != nil {
 		if proxy != nil {
 			proxy.Close()
 		}
 		return nil, err
 	}
+	c.slots++
 	p.ip, p.proxy = ip, proxy
 	if proxy != nil {
 		p.url = "https://" + proxy.Addr().String()
 	}
-	c.Nodes = append(c.Nodes, p)
 	return p, nil
 }
 
@@ -443,7 +461,7 @@ func (c *Cluster) writeEnv() error {
 // closes the latency proxies and removes cluster.env.
 func (c *Cluster) Stop() {
 	os.Remove(filepath.Join(c.cfg.Dir, "cluster.env"))
-	procs := append(append([]*Proc{}, c.Auditors...), c.Nodes...)
+	procs := append(append(append([]*Proc{}, c.Auditors...), c.fakes...), c.Nodes...)
 	if c.Gateway != nil {
 		procs = append(procs, c.Gateway)
 	}
@@ -466,7 +484,7 @@ func (c *Cluster) Stop() {
 			<-p.done
 		}
 	}
-	for _, p := range c.Nodes {
+	for _, p := range append(c.fakes, c.Nodes...) {
 		if p.proxy != nil {
 			p.proxy.Close()
 		}

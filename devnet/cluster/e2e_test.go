@@ -51,7 +51,7 @@ func buildBinaries(t *testing.T) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binDir+"/", "dstor/gatewayd", "dstor/noded", "dstor/auditd")
+		cmd := exec.Command("go", "build", "-o", binDir+"/", "dstor/gatewayd", "dstor/noded", "dstor/auditd", "dstor/devnet/fakenode")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

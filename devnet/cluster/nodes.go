@@ -70,7 +70,21 @@ func (c *Cluster) AddNode(ctx context.Context, region string, extra ...string) (
 	if err != nil {
 		return nil, err
 	}
-	err = c.poll(ctx, 60*time.Second, func() error {
+	return p, c.waitUp(ctx, p, func() error { return nil })
+}
+
+// waitUp waits until ready passes and the gateway lists p up, and learns
+// p's URL; it gives up when p exits.
+func (c *Cluster) waitUp(ctx context.Context, p *Proc, ready func() error) error {
+	return c.poll(ctx, 60*time.Second, func() error {
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited: %v (see %s)", p.Name, p.err, filepath.Join(c.cfg.Dir, "logs", p.Name+".log"))
+		default:
+		}
+		if err := ready(); err != nil {
+			return err
+		}
 		id, err := p.ID()
 		if err != nil {
 			return err
@@ -87,7 +101,22 @@ func (c *Cluster) AddNode(ctx context.Context, region string, extra ...string) (
 		}
 		return fmt.Errorf("%s (%s) not up", p.Name, id)
 	})
-	return p, err
+}
+
+// AddFakeNode starts a fakenode (devnet/fakenode: a node that cheats,
+// for the auditor's tests) in region, with extra fakenode flags such as
+// -mode, -blob and -from, and waits until it holds what it needs and the
+// gateway lists it. Fake nodes are not in c.Nodes.
+func (c *Cluster) AddFakeNode(ctx context.Context, region string, extra ...string) (*Proc, error) {
+	p, err := c.startNodeLike("fakenode", fmt.Sprintf("fake-%d", len(c.fakes)), region, extra)
+	if err != nil {
+		return nil, err
+	}
+	c.fakes = append(c.fakes, p)
+	return p, c.waitUp(ctx, p, func() error {
+		_, err := os.Stat(filepath.Join(p.Dir, "ready"))
+		return err
+	})
 }
 
 // learnURLs fills in each node's URL from the gateway's list.
