@@ -40,7 +40,6 @@ type Auditor struct {
 	view    atomic.Pointer[choose.View] // the latest survey's placement view
 	mu      sync.Mutex
 	offline map[string]time.Time // unreachable nodes, since when
-	served  map[string]int64     // bytes served at the last survey
 
 	ready chan struct{}
 	bg    sync.WaitGroup
@@ -69,7 +68,6 @@ func New(cfg Config) (*Auditor, error) {
 		id:      identity.ID(key.Public().(ed25519.PublicKey)),
 		ready:   make(chan struct{}),
 		offline: make(map[string]time.Time),
-		served:  make(map[string]int64),
 	}
 	a.Audits = NewChore(time.Second, a.auditCycle)
 	a.Repairs = NewChore(cfg.RepairInterval, a.repairCycle)

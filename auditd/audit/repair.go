@@ -76,7 +76,6 @@ func (a *Auditor) survey(ctx context.Context) {
 		status[r.NodeID] = r.Status
 	}
 	out := make([]choose.Node, len(nodes))
-	served := make([]int64, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
 		u, err := url.Parse(n.URL)
@@ -99,7 +98,7 @@ func (a *Auditor) survey(ctx context.Context) {
 			if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
 				nw = choose.NetOf(ip)
 			}
-			served[i] = st.BytesServed
+			a.egress(ctx, t, n.ID)
 			out[i] = choose.Node{
 				ID: n.ID, Region: n.Region, URL: n.URL, Net: nw, Operator: n.Operator,
 				RTT: rtt.Smoothed, RTTVar: rtt.Deviation, Availability: 1,
@@ -121,7 +120,6 @@ func (a *Auditor) survey(ctx context.Context) {
 		}
 		if out[i].Up {
 			up = append(up, out[i])
-			a.egress(ctx, n.ID, served[i], now)
 			a.mu.Lock()
 			delete(a.offline, n.ID)
 			a.mu.Unlock()
@@ -141,22 +139,28 @@ func (a *Auditor) survey(ctx context.Context) {
 	a.view.Store(choose.NewView(up, "", nil))
 }
 
-// egress credits node with the bytes it served since the last survey. A
-// node's counter restarts with the node; the first sighting (of this
-// auditor, or after a restart) only sets the baseline. Only the auditor
-// that holds the node's lease records it, so no byte is paid twice.
-func (a *Auditor) egress(ctx context.Context, node string, served int64, now time.Time) {
+// egress takes the bytes node (at t) served per blob since they were
+// last taken and credits them in the ledger. Only the auditor that holds
+// the node's ledger lease takes them, so no byte is paid twice; bytes a
+// node served before a restart, or that were taken but not recorded
+// (the registry failed), are not paid.
+func (a *Auditor) egress(ctx context.Context, t wire.Target, node string) {
 	if ok, err := a.reg.TryLease(ctx, "ledger:node:"+node, a.id, 3*a.cfg.RepairInterval); err != nil || !ok {
 		return
 	}
-	a.mu.Lock()
-	last, seen := a.served[node]
-	a.served[node] = served
-	a.mu.Unlock()
-	if !seen || served <= last {
+	sctx, cancel := context.WithTimeout(ctx, wire.DialTimeout)
+	rep, err := a.client.Served(sctx, t)
+	cancel()
+	if err != nil {
+		a.log.Debug("take egress counts", "node", node, "err", err)
 		return
 	}
-	if err := a.reg.RecordEgress(ctx, node, served-last, now); err != nil {
+	served := make([]registry.Egress, 0, len(rep.Blobs)+1)
+	for _, b := range rep.Blobs {
+		served = append(served, registry.Egress{CID: b.CID.String(), Bytes: b.Bytes})
+	}
+	served = append(served, registry.Egress{Bytes: rep.Other})
+	if err := a.reg.RecordEgress(ctx, node, served, a.cfg.now()); err != nil {
 		a.log.Warn("record egress", "node", node, "err", err)
 	}
 }

@@ -83,7 +83,9 @@ func (g *Gateway) handleEarnings(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleUsage is GET /v1/account/usage: what the account stores and what
-// that costs a month at the configured prices.
+// that costs a month at the configured prices, and from the ledger that
+// pays the nodes, the replica byte-hours they were credited for its blobs
+// and the bytes they served of them (what the egress price applies to).
 func (g *Gateway) handleUsage(w http.ResponseWriter, r *http.Request) {
 	acct, status, msg := g.account(r)
 	if status != 0 {
@@ -98,7 +100,7 @@ func (g *Gateway) handleUsage(w http.ResponseWriter, r *http.Request) {
 	storage := float64(u.StoredBytes) / tb * g.cfg.Prices.AccountStorage
 	egress := float64(u.EgressBytes) / tb * g.cfg.Prices.AccountEgress
 	writeJSON(w, http.StatusOK, api.UsageResponse{
-		Account: acct, Pins: u.Pins, StoredBytes: u.StoredBytes, EgressBytes: u.EgressBytes,
+		Account: acct, Pins: u.Pins, StoredBytes: u.StoredBytes, ReplicaByteHours: u.ByteHours, EgressBytes: u.EgressBytes,
 		StorageUSDPerMonth: storage, EgressUSD: egress,
 		StoragePricePerTBMonth: g.cfg.Prices.AccountStorage, EgressPricePerTB: g.cfg.Prices.AccountEgress,
 	})

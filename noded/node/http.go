@@ -46,7 +46,7 @@ func (n *Node) cachedBlob(r *http.Request) *httpblob.Blob {
 // serveCached answers from a cached blob.
 func (n *Node) serveCached(w http.ResponseWriter, r *http.Request, b *httpblob.Blob) {
 	n.inFlight.Add(1)
-	n.served.Add(b.Serve(w, r, &n.date))
+	n.countServed(b.CID(), b.Serve(w, r, &n.date))
 	n.inFlight.Add(-1)
 }
 
@@ -76,7 +76,7 @@ func (n *Node) serveBlob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b, ok := n.cache.get(id); ok {
-		n.served.Add(b.Serve(w, r, &n.date))
+		n.countServed(id, b.Serve(w, r, &n.date))
 		return
 	}
 	if _, err := httpblob.Format(r); err != nil {
@@ -119,7 +119,7 @@ func (n *Node) serveBlob(w http.ResponseWriter, r *http.Request) {
 func (n *Node) serve(w http.ResponseWriter, r *http.Request, id cid.CID, size int64, src httpblob.Source) error {
 	n.date.Set(w.Header())
 	sent, err := httpblob.Serve(w, r, id, size, src)
-	n.served.Add(sent)
+	n.countServed(id, sent)
 	return err
 }
 

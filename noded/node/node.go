@@ -52,6 +52,7 @@ type Node struct {
 	bgCtx    context.Context
 	inFlight atomic.Int64
 	served   atomic.Int64 // bytes sent to clients and peers
+	egress   egress       // the same, per blob, until an auditor takes them
 	scrubMu  sync.Mutex   // one scrub pass at a time
 }
 

@@ -41,12 +41,14 @@ func newBufPools() bufPools {
 
 // countedWriter counts the bytes written through it.
 type countedWriter struct {
-	w io.Writer
-	n *atomic.Int64
+	w    io.Writer
+	n    *atomic.Int64 // shared
+	sent int64         // through this writer
 }
 
 func (c *countedWriter) Write(p []byte) (int, error) {
 	k, err := c.w.Write(p)
 	c.n.Add(int64(k))
+	c.sent += int64(k)
 	return k, err
 }

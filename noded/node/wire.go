@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"dstor/noded/store"
+	"dstor/shared/cid"
 	"dstor/shared/identity"
 	"dstor/shared/proof"
 	"dstor/shared/wire"
@@ -20,6 +21,7 @@ func (n *Node) wireMux() wire.Mux {
 		wire.OpHas:       n.handleHas,
 		wire.OpPull:      n.handlePull,
 		wire.OpChallenge: n.handleChallenge,
+		wire.OpServed:    n.handleServed,
 	}
 }
 
@@ -178,7 +180,9 @@ func (n *Node) handleGet(req *wire.Request) error {
 		return err
 	}
 	cw := &countedWriter{w: out, n: &n.served}
-	return n.verify(gr.CID, b, b.Data, gr.Offset, length, cw)
+	err = n.verify(gr.CID, b, b.Data, gr.Offset, length, cw)
+	n.egress.add(cid.CID{}, cw.sent) // to a peer, not a reader
+	return err
 }
 
 func (n *Node) handleOutboard(req *wire.Request) error {

@@ -145,7 +145,8 @@ type UsageResponse struct {
 	Account                string  `json:"account"`
 	Pins                   int64   `json:"pins"`
 	StoredBytes            int64   `json:"stored_bytes"`
-	EgressBytes            int64   `json:"egress_bytes"`
+	ReplicaByteHours       float64 `json:"replica_byte_hours"` // credited to nodes for its blobs (ledger)
+	EgressBytes            int64   `json:"egress_bytes"`       // served of its blobs (ledger)
 	StorageUSDPerMonth     float64 `json:"storage_usd_per_month"`
 	EgressUSD              float64 `json:"egress_usd"`
 	StoragePricePerTBMonth float64 `json:"storage_price_per_tb_month"`

@@ -13,6 +13,7 @@ import (
 // plain HTTP/3 GET of a small one is written as ready-made frames. Its
 // bytes must not change.
 type Blob struct {
+	id   cid.CID
 	data []byte
 	hd   headers
 	h3   []byte // QPACK field lines of a plain GET's 200 after :status and Date
@@ -20,7 +21,7 @@ type Blob struct {
 
 // NewBlob prepares data, the verified content of c, for serving.
 func NewBlob(c cid.CID, data []byte) *Blob {
-	b := &Blob{data: data, hd: newHeaders(c, int64(len(data)))}
+	b := &Blob{id: c, data: data, hd: newHeaders(c, int64(len(data)))}
 	if len(data) <= maxH3Body {
 		b.h3 = plainFieldLines(&b.hd)
 	}
@@ -29,6 +30,9 @@ func NewBlob(c cid.CID, data []byte) *Blob {
 
 // Data is the blob's content; callers must not modify it.
 func (b *Blob) Data() []byte { return b.data }
+
+// CID is the blob's address.
+func (b *Blob) CID() cid.CID { return b.id }
 
 // Name is the blob's CID in its canonical text form.
 func (b *Blob) Name() string { return b.hd.name }

@@ -138,9 +138,14 @@ func testEgressAndEarnings(t *testing.T, r Registry) {
 		{"unknown node", "n-missing", 10, t1, true, true},
 		{"zero bytes on unknown node", "n-missing", 0, t1, true, true},
 	}
+	t.Run("RecordEgress/a negative entry records none of its batch", func(t *testing.T) {
+		if err := r.RecordEgress(ctx, "n1", []Egress{{CID: "cid-k", Bytes: 9}, {Bytes: -1}}, t1); err == nil {
+			t.Fatal("RecordEgress with a negative entry succeeded")
+		}
+	})
 	for _, tc := range egress {
 		t.Run("RecordEgress/"+tc.name, func(t *testing.T) {
-			err := r.RecordEgress(ctx, tc.node, tc.bytes, tc.at)
+			err := r.RecordEgress(ctx, tc.node, []Egress{{Bytes: tc.bytes}}, tc.at)
 			if tc.err != (err != nil) || tc.notFnd != errors.Is(err, ErrNotFound) {
 				t.Fatalf("RecordEgress = %v; want err %v, ErrNotFound %v", err, tc.err, tc.notFnd)
 			}
@@ -219,7 +224,7 @@ func testEgressAndEarnings(t *testing.T, r Registry) {
 	}
 	t.Run("zero egress time is now", func(t *testing.T) {
 		t0 := time.Now()
-		if err := r.RecordEgress(ctx, "n2", 5, time.Time{}); err != nil {
+		if err := r.RecordEgress(ctx, "n2", []Egress{{Bytes: 5}}, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		e, err := r.Earnings(ctx, "n2", t0.Add(-time.Second), time.Now().Add(time.Second))
@@ -240,14 +245,31 @@ func testUsage(t *testing.T, r Registry) {
 	mustPin(t, r, alice, "cid-b", 250) // again: one pin
 	mustPin(t, r, bob, "cid-b", 250)
 	mustPin(t, r, bob, "cid-zero", 0)
+	// The ledger: cid-a's copy on n1 accrues 100 byte-hours; n1 serves
+	// 40 bytes of cid-a, 60 of cid-b (alice's and bob's: 30 each), 7 of
+	// a blob nobody pins and 5 unattributed.
+	at := time.Now().Add(time.Hour) // after the pin's own mark
+	if err := r.MarkAccrual(ctx, "cid-a", "n1", at); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.AccrueStorage(ctx, "cid-a", "n1", at.Add(time.Hour)); err != nil || got != 100 {
+		t.Fatalf("AccrueStorage = %v, %v; want 100", got, err)
+	}
+	served := []Egress{{CID: "cid-a", Bytes: 40}, {CID: "cid-b", Bytes: 60}, {CID: "cid-gone", Bytes: 7}, {Bytes: 5}}
+	if err := r.RecordEgress(ctx, "n1", served, at); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := r.Earnings(ctx, "n1", time.Time{}, time.Time{}); err != nil || e.EgressBytes != 112 {
+		t.Fatalf("Earnings(n1) = %+v, %v; want 112 bytes of egress", e, err)
+	}
 	tests := []struct {
 		name    string
 		account string
 		want    Usage
 		notFnd  bool
 	}{
-		{"two pins", alice, Usage{Account: alice, StoredBytes: 350, Pins: 2}, false},
-		{"shared cid counts for each account", bob, Usage{Account: bob, StoredBytes: 250, Pins: 2}, false},
+		{"two pins", alice, Usage{Account: alice, StoredBytes: 350, Pins: 2, ByteHours: 100, EgressBytes: 70}, false},
+		{"shared cid counts for each account, its ledger shared", bob, Usage{Account: bob, StoredBytes: 250, Pins: 2, EgressBytes: 30}, false},
 		{"no pins", carol, Usage{Account: carol}, false},
 		{"unknown account", "acct_missing", Usage{}, true},
 		{"empty account", "", Usage{}, true},

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -33,7 +34,27 @@ type Usage struct {
 	Account     string
 	StoredBytes int64 // sum of the sizes of its pins
 	Pins        int64 // number of its pins
-	EgressBytes int64 // bytes read: not tracked per account yet, always 0
+	// From the ledger, all time: what nodes were credited for the
+	// account's blobs (shared evenly with other accounts pinning them).
+	ByteHours   float64 // replica byte-hours accrued
+	EgressBytes int64   // bytes nodes served
+}
+
+// Egress is bytes a node served of one blob (CID "": not attributed to
+// a blob).
+type Egress struct {
+	CID   string
+	Bytes int64
+}
+
+// checkEgress refuses a batch with a negative entry.
+func checkEgress(nodeID string, served []Egress) error {
+	for _, e := range served {
+		if e.Bytes < 0 {
+			return fmt.Errorf("registry: egress of %q: negative bytes %d for %q", nodeID, e.Bytes, e.CID)
+		}
+	}
+	return nil
 }
 
 // byteHours returns the byte-hours of size bytes held from one unix

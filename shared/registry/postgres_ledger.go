@@ -73,19 +73,26 @@ func (p *Postgres) MarkAccrual(ctx context.Context, cid, nodeID string, at time.
 }
 
 // RecordEgress credits a node with bytes served. See Registry.RecordEgress.
-func (p *Postgres) RecordEgress(ctx context.Context, nodeID string, bytes int64, at time.Time) error {
-	if bytes < 0 {
-		return fmt.Errorf("registry: egress of %q: negative bytes %d", nodeID, bytes)
+func (p *Postgres) RecordEgress(ctx context.Context, nodeID string, served []Egress, at time.Time) error {
+	if err := checkEgress(nodeID, served); err != nil {
+		return err
 	}
 	if at.IsZero() {
 		at = time.Now()
 	}
 	err := p.tx(ctx, func(tx pgx.Tx) error {
-		if err := pgNodeExists(ctx, tx, nodeID); err != nil || bytes == 0 {
+		if err := pgNodeExists(ctx, tx, nodeID); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, ledgerInsertSQL, nodeID, "", LedgerEgress, float64(bytes), toNanos(at))
-		return err
+		for _, e := range served {
+			if e.Bytes == 0 {
+				continue
+			}
+			if _, err := tx.Exec(ctx, ledgerInsertSQL, nodeID, e.CID, LedgerEgress, float64(e.Bytes), toNanos(at)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("registry: egress of %q: %w", nodeID, err)
@@ -142,7 +149,13 @@ func (p *Postgres) Usage(ctx context.Context, account string) (Usage, error) {
 		if err := pgAccountExists(ctx, p.pool, account); err != nil {
 			return err
 		}
-		return p.pool.QueryRow(ctx, usageSQL, account).Scan(&u.Pins, &u.StoredBytes)
+		if err := p.pool.QueryRow(ctx, usageSQL, account).Scan(&u.Pins, &u.StoredBytes); err != nil {
+			return err
+		}
+		var egress float64
+		err := p.pool.QueryRow(ctx, usageLedgerSQL, account).Scan(&u.ByteHours, &egress)
+		u.EgressBytes = int64(math.Round(egress))
+		return err
 	})
 	if err != nil {
 		return Usage{}, fmt.Errorf("registry: usage of %q: %w", account, err)

@@ -152,6 +152,12 @@ const (
 	// usageSQL counts account $1's pins and sums their sizes.
 	usageSQL = `SELECT COUNT(*), CAST(COALESCE(SUM(c.size), 0) AS BIGINT)
 		FROM pins p JOIN contents c ON c.cid = p.cid WHERE p.account_id = $1`
+	// usageLedgerSQL sums the ledger entries of account $1's blobs, each
+	// shared evenly between the accounts pinning it.
+	usageLedgerSQL = `SELECT COALESCE(SUM(CASE WHEN l.kind = '` + LedgerStorage + `' THEN l.amount / s.n END), 0),
+		COALESCE(SUM(CASE WHEN l.kind = '` + LedgerEgress + `' THEN l.amount / s.n END), 0)
+		FROM pins p JOIN (SELECT cid, COUNT(*) AS n FROM pins GROUP BY cid) s ON s.cid = p.cid
+		JOIN ledger l ON l.cid = p.cid WHERE p.account_id = $1`
 )
 
 // scanLedgerEntry reads a row of ledgerSQL.

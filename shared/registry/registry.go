@@ -177,16 +177,19 @@ type Registry interface {
 	// MarkAccrual moves the holder's accrual mark forward to at without credit (the node stops earning for this
 	// copy from at); a mark already at or after at is kept. Zero at -> error; unknown holder -> ErrNotFound.
 	MarkAccrual(ctx context.Context, cid, nodeID string, at time.Time) error
-	// RecordEgress credits a node with bytes served, as a ledger entry dated at (zero: now). bytes == 0 records
-	// nothing. Negative bytes -> error; unknown node -> ErrNotFound.
-	RecordEgress(ctx context.Context, nodeID string, bytes int64, at time.Time) error
+	// RecordEgress credits a node with bytes served, one ledger entry per Egress (by the blob served, CID ""
+	// when unattributed), dated at (zero: now), all in one transaction. Entries of 0 bytes record nothing.
+	// A negative entry -> error and nothing recorded; unknown node -> ErrNotFound.
+	RecordEgress(ctx context.Context, nodeID string, served []Egress, at time.Time) error
 	// Earnings sums a node's ledger entries dated in [from, to) (zero from: since the start; zero to: without end).
 	// Unknown node -> ErrNotFound.
 	Earnings(ctx context.Context, nodeID string, from, to time.Time) (Earnings, error)
 	// Ledger returns a node's ledger entries dated in [from, to) (zero bounds as in Earnings), oldest first, at most
 	// limit (limit <= 0: 100). Unknown node -> ErrNotFound.
 	Ledger(ctx context.Context, nodeID string, from, to time.Time, limit int) ([]LedgerEntry, error)
-	// Usage returns what an account stores: its pins and the sum of their sizes. Unknown account -> ErrNotFound.
+	// Usage returns what an account stores (its pins and the sum of their sizes) and, from the ledger, the
+	// byte-hours nodes were credited for its blobs and the bytes they served of them; a blob pinned by several
+	// accounts is shared evenly between them. Unknown account -> ErrNotFound.
 	Usage(ctx context.Context, account string) (Usage, error)
 
 	// Close releases the registry's resources.

@@ -121,6 +121,8 @@ CREATE TABLE ledger (
 );
 CREATE INDEX ledger_node ON ledger(node_id, entry_at);
 `,
+		// Version 4: egress by blob, summed per account (Usage).
+		`CREATE INDEX ledger_cid ON ledger(cid);`,
 	}
 }
 

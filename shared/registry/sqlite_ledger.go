@@ -70,19 +70,26 @@ func (s *SQLite) MarkAccrual(ctx context.Context, cid, nodeID string, at time.Ti
 }
 
 // RecordEgress credits a node with bytes served. See Registry.RecordEgress.
-func (s *SQLite) RecordEgress(ctx context.Context, nodeID string, bytes int64, at time.Time) error {
-	if bytes < 0 {
-		return fmt.Errorf("registry: egress of %q: negative bytes %d", nodeID, bytes)
+func (s *SQLite) RecordEgress(ctx context.Context, nodeID string, served []Egress, at time.Time) error {
+	if err := checkEgress(nodeID, served); err != nil {
+		return err
 	}
 	if at.IsZero() {
 		at = time.Now()
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if err := nodeExists(ctx, tx, nodeID); err != nil || bytes == 0 {
+		if err := nodeExists(ctx, tx, nodeID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, ledgerInsertSQL, nodeID, "", LedgerEgress, float64(bytes), toNanos(at))
-		return err
+		for _, e := range served {
+			if e.Bytes == 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, ledgerInsertSQL, nodeID, e.CID, LedgerEgress, float64(e.Bytes), toNanos(at)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("registry: egress of %q: %w", nodeID, err)
@@ -145,7 +152,13 @@ func (s *SQLite) Usage(ctx context.Context, account string) (Usage, error) {
 		if err := accountExists(ctx, s.db, account); err != nil {
 			return err
 		}
-		return s.db.QueryRowContext(ctx, usageSQL, account).Scan(&u.Pins, &u.StoredBytes)
+		if err := s.db.QueryRowContext(ctx, usageSQL, account).Scan(&u.Pins, &u.StoredBytes); err != nil {
+			return err
+		}
+		var egress float64
+		err := s.db.QueryRowContext(ctx, usageLedgerSQL, account).Scan(&u.ByteHours, &egress)
+		u.EgressBytes = int64(math.Round(egress))
+		return err
 	})
 	if err != nil {
 		return Usage{}, fmt.Errorf("registry: usage of %q: %w", account, err)

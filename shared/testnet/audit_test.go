@@ -2,7 +2,7 @@ package testnet
 
 import (
 	"context"
-	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"testing"
@@ -79,21 +79,77 @@ func TestAuditAndRepair(t *testing.T) {
 		if err := n.getJSON("/v1/nodes/"+tg.NodeID+"/earnings", &er); err != nil || er.ByteHours <= 0 || er.StorageUSD <= 0 {
 			t.Errorf("GET earnings: %+v, %v", er, err)
 		}
-		req, _ := http.NewRequest(http.MethodGet, n.GatewayURL+"/v1/account/usage", nil)
-		req.Header.Set("Authorization", "Bearer "+n.APIKey)
-		resp, err := n.https.Do(req)
-		if err != nil {
+		var ur api.UsageResponse
+		if err := n.getJSONAs("/v1/account/usage", n.APIKey, &ur); err != nil {
 			t.Fatal(err)
 		}
-		var ur api.UsageResponse
-		json.NewDecoder(resp.Body).Decode(&ur)
-		resp.Body.Close()
 		var stored int64
 		for _, size := range sizes {
 			stored += int64(size)
 		}
-		if resp.StatusCode != http.StatusOK || ur.Pins != 3 || ur.StoredBytes != stored || ur.StorageUSDPerMonth <= 0 {
-			t.Errorf("GET /v1/account/usage: %s %+v, want 3 pins of %d bytes", resp.Status, ur, stored)
+		if ur.Pins != 3 || ur.StoredBytes != stored || ur.StorageUSDPerMonth <= 0 {
+			t.Errorf("GET /v1/account/usage: %+v, want 3 pins of %d bytes", ur, stored)
+		}
+	})
+
+	t.Run("bytes read are paid to the node and billed to the account", func(t *testing.T) {
+		tg := targets(cids[2])[0]
+		node := n.NodeByID(tg.NodeID)
+		// Whatever the node served before (peer pulls) is taken first.
+		if err := a.Surveys.TriggerWait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		before, err := reg.Earnings(ctx, tg.NodeID, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var usage0 api.UsageResponse
+		if err := n.getJSONAs("/v1/account/usage", n.APIKey, &usage0); err != nil {
+			t.Fatal(err)
+		}
+		read := int64(0)
+		for _, rg := range []string{"", "bytes=100-199", ""} {
+			req, _ := http.NewRequest(http.MethodGet, node.URL()+"/ipfs/"+tg.CID, nil)
+			if rg != "" {
+				req.Header.Set("Range", rg)
+			}
+			resp, err := n.HTTPClient().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k, _ := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			read += k
+		}
+		if want := 2*int64(sizes[2]) + 100; read != want {
+			t.Fatalf("read %d bytes, want %d", read, want)
+		}
+		if err := a.Surveys.TriggerWait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		after, err := reg.Earnings(ctx, tg.NodeID, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var usage api.UsageResponse
+		if err := n.getJSONAs("/v1/account/usage", n.APIKey, &usage); err != nil {
+			t.Fatal(err)
+		}
+		if got := after.EgressBytes - before.EgressBytes; got != read {
+			t.Errorf("node credited %d bytes of egress, read %d", got, read)
+		}
+		if got := usage.EgressBytes - usage0.EgressBytes; got != read || usage.EgressUSD <= usage0.EgressUSD {
+			t.Errorf("account billed %d bytes of egress ($%g), read %d", got, usage.EgressUSD, read)
+		}
+		if usage.ReplicaByteHours <= 0 {
+			t.Errorf("account usage shows %v replica byte-hours after passed audits", usage.ReplicaByteHours)
+		}
+		// Taken once: another survey credits nothing more.
+		if err := a.Surveys.TriggerWait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if again, err := reg.Earnings(ctx, tg.NodeID, time.Time{}, time.Time{}); err != nil || again.EgressBytes != after.EgressBytes {
+			t.Errorf("a second survey: %+v, %v; want egress still %d", again, err, after.EgressBytes)
 		}
 	})
 

@@ -123,8 +123,18 @@ func (n *Net) UploadWith(t testing.TB, c *http.Client, data []byte) api.BlobResp
 }
 
 // getJSON GETs a gateway path and decodes a 200 answer into v.
-func (n *Net) getJSON(path string, v any) error {
-	resp, err := n.https.Get(n.GatewayURL + path)
+func (n *Net) getJSON(path string, v any) error { return n.getJSONAs(path, "", v) }
+
+// getJSONAs is getJSON with API key key (none if empty).
+func (n *Net) getJSONAs(path, key string, v any) error {
+	req, err := http.NewRequest(http.MethodGet, n.GatewayURL+path, nil)
+	if err != nil {
+		return err
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := n.https.Do(req)
 	if err != nil {
 		return err
 	}

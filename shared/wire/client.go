@@ -215,6 +215,13 @@ func (c *Client) Ping(ctx context.Context, t Target) (Status, error) {
 	return st, err
 }
 
+// Served takes a node's bytes served per blob since the last take.
+func (c *Client) Served(ctx context.Context, t Target) (ServedReport, error) {
+	var r ServedReport
+	err := c.call(ctx, t, OpServed, struct{}{}, &r)
+	return r, err
+}
+
 // Has asks a node whether it holds a blob.
 func (c *Client) Has(ctx context.Context, t Target, id cid.CID) (HasResponse, error) {
 	var h HasResponse

@@ -22,15 +22,16 @@ type Op uint8
 
 // The requests of dstor/1.
 const (
-	OpPing      Op = 1 // node status; gateways probe with it
-	OpPut       Op = 2 // store a blob streamed in chunks (PutRequest, PutTrailer)
-	OpGet       Op = 3 // read a byte range of a blob (GetRequest)
-	OpOutboard  Op = 4 // read a blob's Bao outboard tree (BlobRequest)
-	OpHas       Op = 5 // whether a node holds a blob (BlobRequest)
-	OpHolders   Op = 6 // ask a gateway which nodes hold a blob (BlobRequest)
-	OpReport    Op = 7 // tell a gateway a copy failed verification (Report)
-	OpPull      Op = 8 // order a node to fetch a blob from its holders and keep it (PullRequest)
-	OpChallenge Op = 9 // ask a node to prove it stores a blob (ChallengeRequest; challenge.go)
+	OpPing      Op = 1  // node status; gateways probe with it
+	OpPut       Op = 2  // store a blob streamed in chunks (PutRequest, PutTrailer)
+	OpGet       Op = 3  // read a byte range of a blob (GetRequest)
+	OpOutboard  Op = 4  // read a blob's Bao outboard tree (BlobRequest)
+	OpHas       Op = 5  // whether a node holds a blob (BlobRequest)
+	OpHolders   Op = 6  // ask a gateway which nodes hold a blob (BlobRequest)
+	OpReport    Op = 7  // tell a gateway a copy failed verification (Report)
+	OpPull      Op = 8  // order a node to fetch a blob from its holders and keep it (PullRequest)
+	OpChallenge Op = 9  // ask a node to prove it stores a blob (ChallengeRequest; challenge.go)
+	OpServed    Op = 10 // take a node's bytes served per blob since the last take (ServedReport); auditors only
 )
 
 func (o Op) String() string {
@@ -53,6 +54,8 @@ func (o Op) String() string {
 		return "holders"
 	case OpReport:
 		return "report"
+	case OpServed:
+		return "served"
 	}
 	return "op?"
 }

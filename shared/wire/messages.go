@@ -122,3 +122,19 @@ type HoldersResponse struct {
 	Size    int64    `json:"size"`
 	Holders []Holder `json:"holders"`
 }
+
+// ServedReport answers OpServed: the bytes a node served of each blob
+// since the previous OpServed, and the bytes it could not attribute to a
+// blob (it counts a bounded number of blobs between two reports). Taking
+// the report resets the counts: the one auditor that holds the node's
+// ledger lease takes it, and credits it once.
+type ServedReport struct {
+	Blobs []BlobBytes `json:"blobs,omitempty"`
+	Other int64       `json:"other,omitempty"`
+}
+
+// BlobBytes is a count of bytes of one blob.
+type BlobBytes struct {
+	CID   cid.CID `json:"cid"`
+	Bytes int64   `json:"bytes"`
+}
