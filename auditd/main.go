@@ -27,6 +27,7 @@ func main() {
 	flag.Float64Var(&cfg.Rate, "rate", 0, "challenges per second (default 20)")
 	flag.IntVar(&cfg.Parallel, "parallel", 0, "challenges in flight (default 64)")
 	flag.IntVar(&cfg.Ranges, "ranges", 0, "byte ranges per challenge, 4..8 (default 8)")
+	flag.StringVar(&cfg.Verifier, "verifier", "", "how answers are checked: batched (default) or bao (the library's VerifySlice, about twice the CPU)")
 	flag.DurationVar(&cfg.HardLimit, "hard-limit", 0, "least time an answer may take before it is a timeout (default 2s)")
 	flag.Float64Var(&cfg.RepairThreshold, "repair-threshold", 0, "repair a pin under this fraction of R healthy (default 0.75)")
 	flag.DurationVar(&cfg.RepairInterval, "repair-interval", 0, "how often to look for pins to repair (default 10s)")

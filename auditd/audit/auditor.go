@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"dstor/shared/api"
+	"dstor/shared/challenge"
 	"dstor/shared/choose"
 	"dstor/shared/enroll"
 	"dstor/shared/identity"
@@ -89,6 +90,9 @@ func (a *Auditor) Run(ctx context.Context) error {
 		return err
 	}
 	a.client = wire.NewClient(cert, a.pool)
+	if a.cfg.Verifier == "bao" {
+		a.client.ChallengeVerifier = challenge.VerifyBao
+	}
 	defer a.client.Close()
 	for _, c := range []*Chore{a.Audits, a.Repairs, a.Surveys} {
 		a.bg.Add(1)

@@ -34,6 +34,12 @@ type Config struct {
 	// RangeLen bytes (default 1 KiB).
 	Ranges   int
 	RangeLen int
+	// Verifier checks answers: "batched" (the default, challenge.Verify:
+	// tree nodes of all the slices hashed eight at a time) or "bao"
+	// (challenge.VerifyBao: lukechampine.com/blake3/bao's VerifySlice per
+	// slice, the reference, at about twice the CPU). Both accept exactly
+	// the same answers.
+	Verifier string
 	// The soft deadline of a challenge is SlackFactor (default 1.5) times
 	// the node's RTT p95 (smoothed RTT + 2 deviations) plus DiskBudget
 	// (default 2 ms) per range: an answer later than that raises relay
@@ -81,6 +87,13 @@ func (c *Config) validate() error {
 	}
 	if c.RangeLen == 0 {
 		c.RangeLen = 1 << 10
+	}
+	switch c.Verifier {
+	case "":
+		c.Verifier = "batched"
+	case "batched", "bao":
+	default:
+		return fmt.Errorf("audit: verifier %q: want batched or bao", c.Verifier)
 	}
 	if c.SlackFactor == 0 {
 		c.SlackFactor = 1.5

@@ -229,14 +229,19 @@ func TestVerifyCatches(t *testing.T) {
 		}
 		for _, tt := range cases {
 			t.Run(fmt.Sprintf("%d/%s", size, tt.name), func(t *testing.T) {
-				got, err := Verify(s.id.Digest(), s.size(), tt.ranges, tt.answer)
-				if !errors.Is(err, ErrBadProof) || got != nil {
-					t.Fatalf("got %d ranges, err %v; want ErrBadProof", len(got), err)
+				for name, verify := range verifiers {
+					got, err := verify(s.id.Digest(), s.size(), tt.ranges, tt.answer)
+					if !errors.Is(err, ErrBadProof) || got != nil {
+						t.Fatalf("%s: got %d ranges, err %v; want ErrBadProof", name, len(got), err)
+					}
 				}
 			})
 		}
 	}
 }
+
+// verifiers are the two Verifiers, which must agree on every answer.
+var verifiers = map[string]Verifier{"Verify": Verify, "VerifyBao": VerifyBao}
 
 // baoVerdict is bao.VerifySlice's verdict on each slice of an answer of
 // the expected length (nil if the length is wrong), with the length
@@ -295,6 +300,9 @@ func agree(t *testing.T, r *rand.Rand, s stored, rs []Range, honest []byte, from
 		_, err := Verify(s.id.Digest(), s.size(), rs, a)
 		if bv := baoVerdict(s, rs, a); !slices.Contains(bv, false) != (err == nil) {
 			t.Fatalf("size %d: bao says %v, Verify %v", s.size(), bv, err)
+		}
+		if _, errBao := VerifyBao(s.id.Digest(), s.size(), rs, a); (errBao == nil) != (err == nil) || errBao != nil && !errors.Is(errBao, ErrBadProof) {
+			t.Fatalf("size %d: VerifyBao %v, Verify %v", s.size(), errBao, err)
 		}
 	}
 }

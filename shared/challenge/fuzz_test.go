@@ -47,6 +47,10 @@ func FuzzVerify(f *testing.F) {
 		if bv := baoVerdict(s, rs, answer); bv != nil && !slices.Contains(bv, false) != (err == nil) {
 			t.Fatalf("bao.VerifySlice says %v, Verify %v", bv, err)
 		}
+		if gotBao, errBao := VerifyBao(s.id.Digest(), s.size(), rs, answer); (errBao == nil) != (err == nil) ||
+			errBao != nil && !errors.Is(errBao, ErrBadProof) || err == nil && !slices.EqualFunc(got, gotBao, bytes.Equal) {
+			t.Fatalf("VerifyBao %v, Verify %v", errBao, err)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrBadProof) || got != nil {
 				t.Fatalf("err %v with %d ranges", err, len(got))

@@ -44,11 +44,6 @@ func TestAuditCatchesForgeries(t *testing.T) {
 	n := Start(t, Options{Regions: []string{"r1"}, NodesPerRegion: 1, Writes: 1, CacheBytes: -1})
 	ctx := context.Background()
 	reg := openRegistry(t, n)
-	a := n.StartAuditor(t, "auditor", func(c *audit.Config) {
-		c.Parallel = 8
-		c.HardLimit = 10 * time.Second // -race on two busy cores
-	})
-
 	// 1 MiB is 64 groups: every slice has the same length, so a forgery
 	// of the right length is checked byte by byte, not by its length.
 	const size = 1 << 20
@@ -57,62 +52,76 @@ func TestAuditCatchesForgeries(t *testing.T) {
 		return fetchBlob(t, peer, n.Nodes[0].Target(), MustParse(t, n.Upload(t, blob(seed, size)).CID))
 	}
 	b, other := held(501), held(502)
-	const audits = 50
-	for _, mode := range adversary.Forgeries {
-		t.Run(mode, func(t *testing.T) {
-			answer, err := adversary.Forge(mode, b, other, n.Nodes[0].ID())
-			if err != nil {
-				t.Fatal(err)
-			}
-			pass := mode == adversary.Honest
-			f := n.startFakeNode(t, reg, "r1", answer)
-			f.hold(t, reg, b.ID.String())
-			want := registry.AuditFail
-			if pass {
-				want = registry.AuditPass
-			}
-			for i, v := range a.AuditTargets(ctx, repeat(f.target(b), audits)) {
-				if v.Outcome != want || !pass && !strings.Contains(v.Reason, challenge.ErrBadProof.Error()) {
-					t.Errorf("challenge %d: %s (%s), want %s for a bad proof", i, v.Outcome, v.Reason, want)
-				}
-			}
-			rep, err := reg.Reputation(ctx, f.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			hist, err := reg.Audits(ctx, f.ID, 0, 2*audits)
-			if err != nil {
-				t.Fatal(err)
-			}
-			recorded := 0
-			for _, h := range hist {
-				if h.Outcome == want && (pass || h.Reason != "") {
-					recorded++
-				}
-			}
-			pin, err := reg.Pin(ctx, b.ID.String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			i := slices.IndexFunc(pin.Holders, func(h registry.Holder) bool { return h.NodeID == f.ID })
-			if i < 0 {
-				t.Fatalf("the fake holder is gone from %s", b.ID)
-			}
-			h := pin.Holders[i]
-			if pass {
-				if rep.Passes != audits || rep.Fails != 0 || h.Status != registry.StatusPinned || recorded != audits {
-					t.Errorf("honest fake: reputation %+v, holder %s, %d of %d passes recorded", rep, h.Status, recorded, audits)
-				}
-				return
-			}
-			if rep.Fails != audits || rep.Passes != 0 || recorded != audits {
-				t.Errorf("reputation %+v, %d failures recorded, want %d failures", rep, recorded, audits)
-			}
-			if h.Status != registry.StatusFailed || h.LastOutcome != registry.AuditFail {
-				t.Errorf("holder row %s, last outcome %s, want failed", h.Status, h.LastOutcome)
-			}
-			t.Logf("%d failures of %d: score %.4f, %s (%s)", rep.Fails, rep.Audits, rep.Score(), rep.Status, rep.StatusReason)
+	// Both verifiers: the batched one auditd uses by default, and the
+	// reference (bao.VerifySlice per slice).
+	var a *audit.Auditor
+	for _, verifier := range []string{"batched", "bao"} {
+		a = n.StartAuditor(t, "auditor-"+verifier, func(c *audit.Config) {
+			c.Parallel = 8
+			c.HardLimit = 10 * time.Second // -race on two busy cores
+			c.Verifier = verifier
 		})
+		const audits = 50
+		for _, mode := range adversary.Forgeries {
+			t.Run(verifier+"/"+mode, func(t *testing.T) {
+				answer, err := adversary.Forge(mode, b, other, n.Nodes[0].ID())
+				if err != nil {
+					t.Fatal(err)
+				}
+				pass := mode == adversary.Honest
+				f := n.startFakeNode(t, reg, "r1", answer)
+				f.hold(t, reg, b.ID.String())
+				want := registry.AuditFail
+				if pass {
+					want = registry.AuditPass
+				}
+				for i, v := range a.AuditTargets(ctx, repeat(f.target(b), audits)) {
+					if v.Outcome != want || !pass && !strings.Contains(v.Reason, challenge.ErrBadProof.Error()) {
+						t.Errorf("challenge %d: %s (%s), want %s for a bad proof", i, v.Outcome, v.Reason, want)
+					}
+					// The verifier asked for is the one that judged.
+					if mode == "flip-chunk" && strings.Contains(v.Reason, "bao.VerifySlice") != (verifier == "bao") {
+						t.Errorf("challenge %d judged by the wrong verifier: %s", i, v.Reason)
+					}
+				}
+				rep, err := reg.Reputation(ctx, f.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				hist, err := reg.Audits(ctx, f.ID, 0, 2*audits)
+				if err != nil {
+					t.Fatal(err)
+				}
+				recorded := 0
+				for _, h := range hist {
+					if h.Outcome == want && (pass || h.Reason != "") {
+						recorded++
+					}
+				}
+				pin, err := reg.Pin(ctx, b.ID.String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				i := slices.IndexFunc(pin.Holders, func(h registry.Holder) bool { return h.NodeID == f.ID })
+				if i < 0 {
+					t.Fatalf("the fake holder is gone from %s", b.ID)
+				}
+				h := pin.Holders[i]
+				if pass {
+					if rep.Passes != audits || rep.Fails != 0 || h.Status != registry.StatusPinned || recorded != audits {
+						t.Errorf("honest fake: reputation %+v, holder %s, %d of %d passes recorded", rep, h.Status, recorded, audits)
+					}
+					return
+				}
+				if rep.Fails != audits || rep.Passes != 0 || recorded != audits {
+					t.Errorf("reputation %+v, %d failures recorded, want %d failures", rep, recorded, audits)
+				}
+				if h.Status != registry.StatusFailed || h.LastOutcome != registry.AuditFail {
+					t.Errorf("holder row %s, last outcome %s, want failed", h.Status, h.LastOutcome)
+				}
+				t.Logf("%d failures of %d: score %.4f, %s (%s)", rep.Fails, rep.Audits, rep.Score(), rep.Status, rep.StatusReason)
+			})
+		}
 	}
 	// The real holder was not touched by any of it.
 	for _, v := range a.AuditTargets(ctx, repeat(registry.AuditTarget{CID: b.ID.String(), Size: b.Size, NodeID: n.Nodes[0].ID(), Region: "r1", URL: n.Nodes[0].URL()}, 5)) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"dstor/shared/challenge"
 	"dstor/shared/cid"
 	"dstor/shared/identity"
 )
@@ -34,6 +35,8 @@ type Client struct {
 	// from it too). The zero value lets the kernel choose. Set it before
 	// the first request.
 	LocalIP netip.Addr
+	// ChallengeVerifier checks challenge answers (nil: challenge.Verify).
+	ChallengeVerifier challenge.Verifier
 
 	cert tls.Certificate
 	pool *x509.CertPool
@@ -381,4 +384,16 @@ func (u *Upload) Commit(id cid.CID) (PutResponse, error) {
 func (u *Upload) Abort() {
 	u.s.CancelWrite(cancelAbort)
 	u.s.CancelRead(cancelAbort)
+}
+
+// TmpStats is TEMPORARY.
+func (c *Client) TmpStats() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for t, conn := range c.conns {
+		st := conn.ConnectionStats()
+		out = append(out, fmt.Sprintf("%s sent %d pkts avg %d lost %d recv %d pkts cwnd %d srtt %v", t.Addr, st.PacketsSent, st.BytesSent/max(st.PacketsSent, 1), st.PacketsLost, st.PacketsReceived, st.CongestionWindow, st.SmoothedRTT))
+	}
+	return out
 }
