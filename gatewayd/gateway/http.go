@@ -39,10 +39,21 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, api.Error{Error: msg})
 }
 
+// timeText is t in RFC 3339 (UTC), or "" if t is zero.
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
 func pinResponse(p registry.PinInfo) api.PinResponse {
-	out := api.PinResponse{CID: p.CID, Size: p.Size, Status: p.Status, Replicas: p.Replicas, Holders: []api.Holder{}}
+	out := api.PinResponse{CID: p.CID, Size: p.Size, Status: p.Status, Replicas: p.Replicas, LastAudit: timeText(p.LastAudit), Holders: []api.Holder{}}
 	for _, h := range p.Holders {
-		out.Holders = append(out.Holders, api.Holder{ID: h.NodeID, Region: h.Region, URL: h.URL, Status: h.Status})
+		out.Holders = append(out.Holders, api.Holder{
+			ID: h.NodeID, Region: h.Region, URL: h.URL, Status: h.Status,
+			LastAudit: timeText(h.LastAudit), LastOutcome: h.LastOutcome,
+		})
 		if h.Status == registry.StatusPinned {
 			out.Pinned++
 		}

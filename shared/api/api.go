@@ -19,16 +19,23 @@ type Holder struct {
 	Region string `json:"region"`
 	URL    string `json:"url"`
 	Status string `json:"status"` // pinning, pinned or failed
+	// LastAudit and LastOutcome are this copy's latest audit (RFC 3339;
+	// pass, fail, timeout, offline or unknown), empty if none was yet.
+	LastAudit   string `json:"last_audit,omitempty"`
+	LastOutcome string `json:"last_outcome,omitempty"`
 }
 
 // PinResponse answers GET /v1/pins/{cid}.
 type PinResponse struct {
-	CID      string   `json:"cid"`
-	Size     int64    `json:"size"`
-	Status   string   `json:"status"`   // queued, pinning, pinned or failed
-	Replicas int      `json:"replicas"` // the target R
-	Pinned   int      `json:"pinned"`   // holders whose copy is verified and durable
-	Holders  []Holder `json:"holders"`
+	CID      string `json:"cid"`
+	Size     int64  `json:"size"`
+	Status   string `json:"status"`   // queued, pinning, pinned or failed
+	Replicas int    `json:"replicas"` // the target R
+	Pinned   int    `json:"pinned"`   // holders whose copy is verified and durable
+	// LastAudit is when any copy was last audited (RFC 3339), empty if
+	// none was yet.
+	LastAudit string   `json:"last_audit,omitempty"`
+	Holders   []Holder `json:"holders"`
 }
 
 // Node is one entry of GET /v1/nodes: its identity and, from its last

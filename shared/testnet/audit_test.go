@@ -64,6 +64,16 @@ func TestAuditAndRepair(t *testing.T) {
 			}
 		}
 		tg := targets(cids[2])[0]
+		// The pin shows its copies' latest audits.
+		pr := n.Pin(t, cids[2])
+		if pr.LastAudit == "" {
+			t.Errorf("pin %s shows no last audit: %+v", cids[2], pr)
+		}
+		for _, h := range pr.Holders {
+			if h.Status == registry.StatusPinned && (h.LastOutcome != registry.AuditPass || h.LastAudit == "") {
+				t.Errorf("holder %s of %s: last audit %q, outcome %q; want a pass", h.ID, cids[2], h.LastAudit, h.LastOutcome)
+			}
+		}
 		e, err := reg.Earnings(ctx, tg.NodeID, time.Time{}, time.Now().Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
