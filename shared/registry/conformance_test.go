@@ -60,6 +60,7 @@ func runConformance(t *testing.T, b backend) {
 		{"AccrueStorage", testAccrueStorage},
 		{"EgressAndEarnings", testEgressAndEarnings},
 		{"Usage", testUsage},
+		{"Unpin", testUnpin},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

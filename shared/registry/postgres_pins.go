@@ -31,6 +31,11 @@ func (p *Postgres) RecordPin(ctx context.Context, account, cid string, size int6
 		if err := pgNodesExist(ctx, tx, nodeIDs); err != nil {
 			return err
 		}
+		// Pinned from now on; the row, if there is one, is locked until
+		// commit (Unpin and CollectGarbage lock it too).
+		if _, err := tx.Exec(ctx, revivePinSQL, cid); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx,
 			`INSERT INTO contents (cid, size, status, created_at) VALUES ($1, $2, $3, $4)
 			 ON CONFLICT (cid) DO NOTHING`,

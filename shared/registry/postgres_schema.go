@@ -127,6 +127,8 @@ CREATE INDEX ledger_node ON ledger(node_id, entry_at);
 `,
 		// Version 4: egress by blob, summed per account (Usage).
 		`CREATE INDEX ledger_cid ON ledger(cid);`,
+		// Version 5: when the last account unpinned a CID (0: pinned).
+		`ALTER TABLE contents ADD COLUMN unpinned_at BIGINT NOT NULL DEFAULT 0;`,
 	}
 }
 

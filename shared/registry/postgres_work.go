@@ -75,7 +75,7 @@ func (p *Postgres) SampleHolders(ctx context.Context, n int) ([]AuditTarget, err
 const pgUnderSQL = `SELECT c.cid, t.need - COALESCE(hl.n, 0) FROM contents c
 	JOIN unnest($1::BIGINT[], $2::BIGINT[]) AS t(replicas, need) ON t.replicas = c.replicas
 	LEFT JOIN (` + healthySQL + `) hl ON hl.cid = c.cid
-	WHERE c.status IN ` + repairStatuses + ` AND COALESCE(hl.n, 0) < t.need
+	WHERE c.status IN ` + repairStatuses + ` AND c.unpinned_at = 0 AND COALESCE(hl.n, 0) < t.need
 	ORDER BY t.need - COALESCE(hl.n, 0) DESC, c.cid LIMIT $3`
 
 // UnderReplicated returns the pins that need repair. See

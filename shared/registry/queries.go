@@ -113,11 +113,38 @@ const (
 	sampleSQL = `SELECT h.cid, c.size, h.node_id, n.region, n.url, h.status
 		FROM holders h JOIN contents c ON c.cid = h.cid JOIN nodes n ON n.id = h.node_id
 		LEFT JOIN reputations r ON r.node_id = h.node_id
-		WHERE h.status IN ('` + StatusPinned + `', '` + StatusFailed + `') AND c.size > 0 AND ` + notDisqualified + `
+		WHERE h.status IN ('` + StatusPinned + `', '` + StatusFailed + `') AND c.size > 0 AND c.unpinned_at = 0
+		AND ` + notDisqualified + `
 		ORDER BY `
 	// healthySQL counts each CID's healthy holders, as a subquery (cid, n).
 	healthySQL = `SELECT h.cid, COUNT(*) AS n FROM holders h LEFT JOIN reputations r ON r.node_id = h.node_id
 		WHERE h.status = '` + StatusPinned + `' AND ` + notDisqualified + ` GROUP BY h.cid`
+	// accountPinsSQL lists account $1's pins with CIDs after $2, at most $3.
+	accountPinsSQL = `SELECT p.cid, c.size, c.status, c.replicas, p.created_at
+		FROM pins p JOIN contents c ON c.cid = p.cid
+		WHERE p.account_id = $1 AND p.cid > $2 ORDER BY p.cid LIMIT $3`
+	// unpinSQL deletes account $1's pin of $2.
+	unpinSQL = `DELETE FROM pins WHERE account_id = $1 AND cid = $2`
+	// orphanSQL marks CID $1 unpinned at $2 if no account pins it.
+	orphanSQL = `UPDATE contents SET unpinned_at = $2
+		WHERE cid = $1 AND NOT EXISTS (SELECT 1 FROM pins WHERE cid = $1)`
+	// revivePinSQL marks CID $1 pinned; on PostgreSQL it also locks its
+	// row, so that RecordPin, Unpin and CollectGarbage of one CID run one
+	// after the other.
+	revivePinSQL = `UPDATE contents SET unpinned_at = 0 WHERE cid = $1`
+	// unpinnedAtSQL reads CID $1's unpinned_at.
+	unpinnedAtSQL = `SELECT unpinned_at FROM contents WHERE cid = $1`
+	// lockContentSQL also locks the row (PostgreSQL; SQLite writes are
+	// serial anyway).
+	lockContentSQL = unpinnedAtSQL + ` FOR UPDATE`
+	// garbageSQL lists CIDs unpinned before $1, at most $2.
+	garbageSQL = `SELECT cid FROM contents WHERE unpinned_at <> 0 AND unpinned_at < $1
+		ORDER BY unpinned_at, cid LIMIT $2`
+	// pinnedSQL is 1 if an account pins CID $1.
+	pinnedSQL = `SELECT COUNT(*) FROM pins WHERE cid = $1`
+	// garbageHoldersSQL lists the holders of CID $1 with their URLs.
+	garbageHoldersSQL = `SELECT h.node_id, n.region, n.url FROM holders h JOIN nodes n ON n.id = h.node_id
+		WHERE h.cid = $1 ORDER BY h.node_id`
 	// repairStatuses are the pin statuses considered for repair.
 	repairStatuses = `('` + StatusPinned + `', '` + StatusFailed + `')`
 	// repairTargetsSQL lists the distinct replica targets of pins

@@ -87,6 +87,18 @@ type Registry interface {
 	//
 	// Errors: unknown account or node -> wraps ErrNotFound; size mismatch -> wraps ErrSizeMismatch.
 	RecordPin(ctx context.Context, account, cid string, size int64, holders []string) (created bool, err error)
+	// AccountPins lists an account's pins ordered by CID, those with a CID after after (to page on, pass the last
+	// CID of the previous page), at most limit (limit <= 0: 100; at most 1000). Unknown account -> ErrNotFound.
+	AccountPins(ctx context.Context, account, after string, limit int) ([]AccountPin, error)
+	// Unpin removes the account's pin of cid. When no account pins cid any more, the CID is unpinned from now on:
+	// no longer audited, repaired or found by Pin, and its copies are garbage once CollectGarbage's grace has
+	// passed, unless an account pins it again first (RecordPin). orphaned tells whether that happened.
+	// Unknown account, or no such pin -> ErrNotFound, nothing changed.
+	Unpin(ctx context.Context, account, cid string) (orphaned bool, err error)
+	// CollectGarbage removes, in one transaction, at most limit (<= 0: 100) CIDs unpinned before before that no
+	// account pins (checked in the transaction): their content and holder rows. It returns them with the holders
+	// they had, whose copies the caller deletes. Ledger and audit history are kept.
+	CollectGarbage(ctx context.Context, before time.Time, limit int) ([]Garbage, error)
 	// Pin returns the CID's pin info with its holders joined with node region/url; ErrNotFound if no account pins it.
 	Pin(ctx context.Context, cid string) (PinInfo, error)
 	// SetReplicas sets the target number of copies r (>= 0) of a recorded CID. Unknown CID -> ErrNotFound.

@@ -36,6 +36,9 @@ func (s *SQLite) RecordPin(ctx context.Context, account, cid string, size int64,
 		case have != size:
 			return fmt.Errorf("size %d, recorded size %d: %w", size, have, ErrSizeMismatch)
 		}
+		if _, err := tx.ExecContext(ctx, revivePinSQL, cid); err != nil {
+			return err
+		}
 		for _, id := range nodeIDs {
 			if err := nodeExists(ctx, tx, id); err != nil {
 				return err

@@ -84,7 +84,7 @@ const sqliteUnderSQL = `SELECT c.cid FROM contents c
 	JOIN (SELECT json_extract(value, '$[0]') AS replicas, json_extract(value, '$[1]') AS need
 	      FROM json_each($1)) t ON t.replicas = c.replicas
 	LEFT JOIN (` + healthySQL + `) hl ON hl.cid = c.cid
-	WHERE c.status IN ` + repairStatuses + ` AND COALESCE(hl.n, 0) < t.need
+	WHERE c.status IN ` + repairStatuses + ` AND c.unpinned_at = 0 AND COALESCE(hl.n, 0) < t.need
 	ORDER BY t.need - COALESCE(hl.n, 0) DESC, c.cid LIMIT $2`
 
 // UnderReplicated returns the pins that need repair. See
@@ -138,8 +138,11 @@ func (s *SQLite) HoldersOn(ctx context.Context, nodeID string) ([]string, error)
 	return cids, nil
 }
 
-// sqliteColumn runs a query of one column and returns its values.
-func sqliteColumn[T any](ctx context.Context, db *sql.DB, query string, args ...any) ([]T, error) {
+// sqliteColumn runs a query of one column, on the database or in a
+// transaction, and returns its values.
+func sqliteColumn[T any](ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
