@@ -9,6 +9,7 @@ import (
 	"maps"
 	"sync"
 	"testing"
+	"time"
 
 	"lukechampine.com/blake3/bao"
 
@@ -36,6 +37,7 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"CommitVerified", testCommitVerified},
 		{"CommitVerifiedBadOutboard", testCommitVerifiedBadOutboard},
 		{"Remove", testRemove},
+		{"RemoveCommittedBefore", testRemoveCommittedBefore},
 		{"Walk", testWalk},
 		{"ReadAtMidWrite", testReadAtMidWrite},
 		{"ReadAtWhileWriting", testReadAtWhileWriting},
@@ -507,6 +509,35 @@ func testRemove(t *testing.T, open func(t *testing.T) Store) {
 	commit(t, s, a)
 	checkBlob(t, s, ca, a)
 	checkContents(t, s, contents{2, int64(len(a) + len(b)), map[cid.CID]int64{ca: int64(len(a)), cb: int64(len(b))}})
+}
+
+func testRemoveCommittedBefore(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	a, b := blobOf(GroupSize+1, 42), blobOf(300, 43)
+	ca, cb := commit(t, s, a), commit(t, s, b)
+	if removed, err := s.RemoveCommittedBefore(ca, time.Now().Add(-time.Hour)); err != nil || removed {
+		t.Fatalf("RemoveCommittedBefore(an hour ago) = %v, %v; want kept", removed, err)
+	}
+	checkBlob(t, s, ca, a)
+	// A commit of a blob already stored counts: b committed again after
+	// mark is not garbage of mark. (File times come from a coarse clock:
+	// mark stands well clear of both commits.)
+	time.Sleep(50 * time.Millisecond)
+	mark := time.Now().Add(-20 * time.Millisecond)
+	commit(t, s, b)
+	if removed, err := s.RemoveCommittedBefore(cb, mark); err != nil || removed {
+		t.Fatalf("RemoveCommittedBefore(b, before its second commit) = %v, %v; want kept", removed, err)
+	}
+	if removed, err := s.RemoveCommittedBefore(ca, mark); err != nil || !removed {
+		t.Fatalf("RemoveCommittedBefore(a, after its commit) = %v, %v; want removed", removed, err)
+	}
+	if _, ok := s.Has(ca); ok {
+		t.Error("Has = true after RemoveCommittedBefore removed it")
+	}
+	if _, err := s.RemoveCommittedBefore(ca, time.Now()); !errors.Is(err, ErrNotFound) {
+		t.Errorf("RemoveCommittedBefore of a removed blob = %v, want ErrNotFound", err)
+	}
+	checkContents(t, s, contents{1, int64(len(b)), map[cid.CID]int64{cb: int64(len(b))}})
 }
 
 func testWalk(t *testing.T, open func(t *testing.T) Store) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -69,8 +70,14 @@ func openAt(dir *os.File, name string, flag int, perm uint32) (*os.File, error) 
 // statAt returns the size of the regular file name in dir; a missing name,
 // or one that is not a regular file, is fs.ErrNotExist.
 func statAt(dir *os.File, name string) (int64, error) {
+	size, _, err := statTimeAt(dir, name)
+	return size, err
+}
+
+// statTimeAt is statAt with the file's modification time.
+func statTimeAt(dir *os.File, name string) (int64, time.Time, error) {
 	if err := element("fstatat", dir, name); err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	var st unix.Stat_t
 	err := control(dir, func(dfd int) error {
@@ -80,9 +87,24 @@ func statAt(dir *os.File, name string) (int64, error) {
 		err = fs.ErrNotExist
 	}
 	if err != nil {
-		return 0, &fs.PathError{Op: "fstatat", Path: path.Join(dir.Name(), name), Err: err}
+		return 0, time.Time{}, &fs.PathError{Op: "fstatat", Path: path.Join(dir.Name(), name), Err: err}
 	}
-	return st.Size, nil
+	return st.Size, time.Unix(st.Mtim.Unix()), nil
+}
+
+// touchAt sets the modification time of name in dir to now.
+func touchAt(dir *os.File, name string) error {
+	if err := element("utimensat", dir, name); err != nil {
+		return err
+	}
+	ts := []unix.Timespec{{Nsec: unix.UTIME_OMIT}, {Nsec: unix.UTIME_NOW}}
+	err := control(dir, func(dfd int) error {
+		return ignoringEINTR(func() error { return unix.UtimesNanoAt(dfd, name, ts, unix.AT_SYMLINK_NOFOLLOW) })
+	})
+	if err != nil {
+		return &fs.PathError{Op: "utimensat", Path: path.Join(dir.Name(), name), Err: err}
+	}
+	return nil
 }
 
 // renameAt renames from/oldName to to/newName.

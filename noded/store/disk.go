@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -209,22 +210,37 @@ func openRead(dir *os.File, name string) (*os.File, int64, error) {
 // their directory. A crash in between leaves an outboard without its
 // blob, which start-up removes.
 func (d *Disk) Remove(c cid.CID) error {
+	_, err := d.remove(c, time.Time{})
+	return err
+}
+
+// RemoveCommittedBefore deletes a blob last committed before t (its
+// modification time: a commit of a blob already stored touches it).
+func (d *Disk) RemoveCommittedBefore(c cid.CID, t time.Time) (bool, error) {
+	return d.remove(c, t)
+}
+
+// remove deletes blob c if before is zero or it was committed before it.
+func (d *Disk) remove(c cid.CID, before time.Time) (bool, error) {
 	unlock := d.locks.lock(c.Digest())
 	defer unlock()
 	dir, err := d.openShard(c)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer dir.Close()
 	name := hexOf(c)
-	size, err := statAt(dir, name)
+	size, mtime, err := statTimeAt(dir, name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return ErrNotFound
+		return false, ErrNotFound
 	} else if err != nil {
-		return err
+		return false, err
+	}
+	if !before.IsZero() && !mtime.Before(before) {
+		return false, nil
 	}
 	if err := unlinkAt(dir, name); err != nil {
-		return err
+		return false, err
 	}
 	d.count.Add(-1)
 	d.used.Add(-size)
@@ -237,7 +253,7 @@ func (d *Disk) Remove(c cid.CID) error {
 	if err := dir.Sync(); err != nil {
 		errs = append(errs, fmt.Errorf("store: fsync %s: %w", dir.Name(), err))
 	}
-	return errors.Join(errs...)
+	return true, errors.Join(errs...)
 }
 
 // Walk calls fn for every stored blob, in no particular order, until fn

@@ -241,6 +241,11 @@ func (w *diskWriter) place(c cid.CID, ob []byte) error {
 	defer dir.Close()
 	name := hexOf(c)
 	if _, err := statAt(dir, name); err == nil {
+		// Stored already: the commit still counts as one (the blob is
+		// not garbage committed before it; RemoveCommittedBefore).
+		if err := touchAt(dir, name); err != nil {
+			return w.fail(err)
+		}
 		w.finish(c)
 		w.discard()
 		return nil

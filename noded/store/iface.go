@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"io"
+	"time"
 
 	"dstor/shared/cid"
 )
@@ -30,6 +31,11 @@ type Store interface {
 	Has(c cid.CID) (int64, bool)
 	// Remove deletes a blob and its outboard durably; ErrNotFound if absent.
 	Remove(c cid.CID) error
+	// RemoveCommittedBefore is Remove for garbage: it deletes the blob
+	// only if it was last committed before t (committing a blob already
+	// stored counts, as it does when a new upload of the same bytes
+	// arrives), and reports whether it did; ErrNotFound if absent.
+	RemoveCommittedBefore(c cid.CID, t time.Time) (bool, error)
 	// Walk calls fn for every stored blob, in no particular order, until
 	// fn returns an error, which Walk returns (as is, even fs.SkipAll).
 	// fn may use the store; blobs committed or removed during the walk

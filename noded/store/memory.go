@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"sync"
+	"time"
 
 	"lukechampine.com/blake3/bao"
 
@@ -27,7 +28,10 @@ type Memory struct {
 	closed  bool
 }
 
-type memBlob struct{ data, outboard []byte }
+type memBlob struct {
+	data, outboard []byte
+	committed      time.Time // last commit
+}
 
 var _ Store = (*Memory)(nil)
 
@@ -78,15 +82,29 @@ func (m *Memory) Has(c cid.CID) (int64, bool) {
 
 // Remove deletes a blob and its outboard.
 func (m *Memory) Remove(c cid.CID) error {
+	_, err := m.remove(c, time.Time{})
+	return err
+}
+
+// RemoveCommittedBefore deletes a blob last committed before t.
+func (m *Memory) RemoveCommittedBefore(c cid.CID, t time.Time) (bool, error) {
+	return m.remove(c, t)
+}
+
+// remove deletes blob c if before is zero or it was committed before it.
+func (m *Memory) remove(c cid.CID, before time.Time) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	b, ok := m.blobs[c.Digest()]
 	if !ok {
-		return ErrNotFound
+		return false, ErrNotFound
+	}
+	if !before.IsZero() && !b.committed.Before(before) {
+		return false, nil
 	}
 	delete(m.blobs, c.Digest())
 	m.used -= int64(len(b.data))
-	return nil
+	return true, nil
 }
 
 // Walk calls fn for every blob stored when it starts, until fn returns an
@@ -173,10 +191,13 @@ func (m *Memory) put(c cid.CID, data, ob []byte) error {
 	if m.closed {
 		return errMemoryClosed
 	}
-	if _, ok := m.blobs[c.Digest()]; !ok {
-		m.blobs[c.Digest()] = memBlob{data: data, outboard: ob}
+	b, ok := m.blobs[c.Digest()]
+	if !ok {
+		b = memBlob{data: data, outboard: ob}
 		m.used += int64(len(data))
 	}
+	b.committed = time.Now()
+	m.blobs[c.Digest()] = b
 	return nil
 }
 
