@@ -60,6 +60,10 @@ type Config struct {
 	// count as lost and are repaired (default 10 min). Being offline never
 	// costs reputation.
 	OfflineGrace time.Duration
+	// UnpinGrace is how long a blob no account pins keeps its copies
+	// before they are deleted (default 1 h): an upload of the same bytes
+	// meanwhile pins it again at no cost.
+	UnpinGrace time.Duration
 
 	// Model is the reputation model.
 	Model Model
@@ -112,6 +116,9 @@ func (c *Config) validate() error {
 	}
 	if c.OfflineGrace == 0 {
 		c.OfflineGrace = 10 * time.Minute
+	}
+	if c.UnpinGrace == 0 {
+		c.UnpinGrace = time.Hour
 	}
 	if c.RepairParallel == 0 {
 		c.RepairParallel = 4

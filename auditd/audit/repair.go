@@ -18,9 +18,11 @@ import (
 // repairLease is how long an auditor owns one pin's repair.
 const repairLease = 10 * time.Minute
 
-// repairCycle repairs the pins that fell under the threshold, most
+// repairCycle deletes the copies of blobs unpinned for longer than the
+// grace, then repairs the pins that fell under the threshold, most
 // depleted first, at most RepairParallel pulls at once.
 func (a *Auditor) repairCycle(ctx context.Context) {
+	a.collectGarbage(ctx)
 	thr := a.cfg.RepairThreshold
 	pins, err := a.reg.UnderReplicated(ctx, func(r int) int { return int(math.Ceil(float64(r) * thr)) }, 100)
 	if err != nil {

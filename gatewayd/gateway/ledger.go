@@ -87,10 +87,8 @@ func (g *Gateway) handleEarnings(w http.ResponseWriter, r *http.Request) {
 // pays the nodes, the replica byte-hours they were credited for its blobs
 // and the bytes they served of them (what the egress price applies to).
 func (g *Gateway) handleUsage(w http.ResponseWriter, r *http.Request) {
-	acct, status, msg := g.account(r)
-	if status != 0 {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="dstor"`)
-		writeError(w, status, msg)
+	acct, ok := g.authorize(w, r)
+	if !ok {
 		return
 	}
 	u, err := g.reg.Usage(r.Context(), acct)

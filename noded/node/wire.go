@@ -22,6 +22,7 @@ func (n *Node) wireMux() wire.Mux {
 		wire.OpPull:      n.handlePull,
 		wire.OpChallenge: n.handleChallenge,
 		wire.OpServed:    n.handleServed,
+		wire.OpDelete:    n.handleDelete,
 	}
 }
 

@@ -38,6 +38,30 @@ type PinResponse struct {
 	Holders   []Holder `json:"holders"`
 }
 
+// AccountPin is one entry of GET /v1/pins.
+type AccountPin struct {
+	CID      string `json:"cid"`
+	Size     int64  `json:"size"`
+	Status   string `json:"status"`   // queued, pinning, pinned or failed
+	Replicas int    `json:"replicas"` // the target R
+	PinnedAt string `json:"pinned_at"`
+}
+
+// PinsResponse answers GET /v1/pins: a page of the account's pins by CID.
+type PinsResponse struct {
+	Pins []AccountPin `json:"pins"`
+	Next string       `json:"next,omitempty"` // ?after= for the next page; empty on the last
+}
+
+// UnpinResponse answers DELETE /v1/pins/{cid}.
+type UnpinResponse struct {
+	CID      string `json:"cid"`
+	Unpinned bool   `json:"unpinned"`
+	// PinnedByOthers: other accounts still pin the blob, so it stays.
+	// Otherwise its copies are deleted after the unpin grace.
+	PinnedByOthers bool `json:"pinned_by_others"`
+}
+
 // Node is one entry of GET /v1/nodes: its identity and, from its last
 // answer to a probe, how it is doing.
 type Node struct {

@@ -225,6 +225,14 @@ func (c *Client) Served(ctx context.Context, t Target) (ServedReport, error) {
 	return r, err
 }
 
+// Delete orders a node to delete its copy of an unpinned blob unless the
+// copy was committed at or after before.
+func (c *Client) Delete(ctx context.Context, t Target, id cid.CID, before time.Time) (DeleteResponse, error) {
+	var r DeleteResponse
+	err := c.call(ctx, t, OpDelete, DeleteRequest{CID: id, Before: before.UnixNano()}, &r)
+	return r, err
+}
+
 // Has asks a node whether it holds a blob.
 func (c *Client) Has(ctx context.Context, t Target, id cid.CID) (HasResponse, error) {
 	var h HasResponse
@@ -384,16 +392,4 @@ func (u *Upload) Commit(id cid.CID) (PutResponse, error) {
 func (u *Upload) Abort() {
 	u.s.CancelWrite(cancelAbort)
 	u.s.CancelRead(cancelAbort)
-}
-
-// TmpStats is TEMPORARY.
-func (c *Client) TmpStats() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []string
-	for t, conn := range c.conns {
-		st := conn.ConnectionStats()
-		out = append(out, fmt.Sprintf("%s sent %d pkts avg %d lost %d recv %d pkts cwnd %d srtt %v", t.Addr, st.PacketsSent, st.BytesSent/max(st.PacketsSent, 1), st.PacketsLost, st.PacketsReceived, st.CongestionWindow, st.SmoothedRTT))
-	}
-	return out
 }

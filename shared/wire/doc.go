@@ -32,6 +32,7 @@ const (
 	OpPull      Op = 8  // order a node to fetch a blob from its holders and keep it (PullRequest)
 	OpChallenge Op = 9  // ask a node to prove it stores a blob (ChallengeRequest; challenge.go)
 	OpServed    Op = 10 // take a node's bytes served per blob since the last take (ServedReport); auditors only
+	OpDelete    Op = 11 // delete an unpinned blob's copy unless committed since (DeleteRequest, DeleteResponse)
 )
 
 func (o Op) String() string {
@@ -56,6 +57,8 @@ func (o Op) String() string {
 		return "report"
 	case OpServed:
 		return "served"
+	case OpDelete:
+		return "delete"
 	}
 	return "op?"
 }

@@ -138,3 +138,18 @@ type BlobBytes struct {
 	CID   cid.CID `json:"cid"`
 	Bytes int64   `json:"bytes"`
 }
+
+// DeleteRequest orders a node to delete its copy of a blob no account
+// pins any more, unless the copy was committed (or the same bytes
+// arrived again) at or after Before (unix nanoseconds): the blob was
+// pinned again by then, whatever the sender knew.
+type DeleteRequest struct {
+	CID    cid.CID `json:"cid"`
+	Before int64   `json:"before"`
+}
+
+// DeleteResponse tells whether the copy was deleted (false: kept, being
+// newer than Before). A node without the blob answers CodeNotFound.
+type DeleteResponse struct {
+	Deleted bool `json:"deleted"`
+}
