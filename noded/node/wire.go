@@ -119,7 +119,7 @@ func (n *Node) handlePut(req *wire.Request) error {
 	defer w.Abort()
 	body := req.Chunks()
 	buf := n.copyBufs.Get().(*[]byte)
-	_, err = io.CopyBuffer(w, body, *buf)
+	err = copyFull(w, body, *buf)
 	n.copyBufs.Put(buf)
 	if errors.Is(err, store.ErrNoSpace) {
 		return putErr(err)
@@ -219,4 +219,29 @@ func storeErr(err error) error {
 		return wire.Errorf(wire.CodeNotFound, "blob not stored here")
 	}
 	return err
+}
+
+// copyFull copies src to dst through buf, filling buf before each write:
+// a stream read returns what has arrived (tens of KB), and fewer, larger
+// writes cost the file system and the hasher less per byte.
+func copyFull(dst io.Writer, src io.Reader, buf []byte) error {
+	for {
+		n := 0
+		var rerr error
+		for n < len(buf) && rerr == nil {
+			var k int
+			k, rerr = src.Read(buf[n:])
+			n += k
+		}
+		if n > 0 {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		} else if rerr != nil {
+			return rerr
+		}
+	}
 }
