@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,8 +18,8 @@ const fetchedLog = `msg="fetched blob from peer"`
 // measurePeerFetch reads new large blobs from cluster nodes that do not
 // hold them, so each read makes the node fetch the blob from a holder
 // over dstor/1 while it serves it:
-//   - one reader, over a warm connection: end-to-end throughput and time
-//     to first byte;
+//   - one reader, over a warm connection, Reads times (each a new blob):
+//     end-to-end throughput and time to first byte, medians;
 //   - Concurrency readers (each stopped after ReadLimit) of another new
 //     blob on another such node: how many peer fetches its log shows for
 //     that blob (the aim is one).
@@ -28,36 +29,49 @@ func measurePeerFetch(ctx context.Context, s *suite) error {
 		return err
 	}
 	size := s.cfg.BigSize
-	id, err := e.upload(ctx, size)
-	if err != nil {
-		return err
-	}
-	node, nodeURL, err := e.clusterNode(ctx, id, false)
-	if err != nil {
-		return err
-	}
-	hc := e.api.HTTP(0)
-	if err := warmConn(ctx, hc, nodeURL+"/healthz"); err != nil {
-		return err
-	}
-	s.quiet(ctx)
-	cpu := startCPU(e.pids()...)
-	f, err := get(ctx, hc, nodeURL+"/ipfs/"+id.String(), size, make([]byte, readBufSize), false)
-	if err != nil {
-		return err
-	}
-	note := cpu.note(f.total)
-	if err := getVerified(ctx, hc, nodeURL, id, size); err != nil {
-		return fmt.Errorf("read back what the node fetched: %w", err)
-	}
-	fetches, err := countLog(node.log, fetchedLog, id)
-	if err != nil {
-		return err
+	var node daemonNode
+	var rates, ttfbs []float64
+	var note string
+	fetches := 0
+	buf := make([]byte, readBufSize)
+	for range max(s.cfg.Reads, 1) {
+		id, err := e.upload(ctx, size)
+		if err != nil {
+			return err
+		}
+		var nodeURL string
+		node, nodeURL, err = e.clusterNode(ctx, id, false)
+		if err != nil {
+			return err
+		}
+		hc := e.api.HTTP(0)
+		if err := warmConn(ctx, hc, nodeURL+"/healthz"); err != nil {
+			return err
+		}
+		s.quiet(ctx)
+		cpu := startCPU(e.pids()...)
+		f, err := get(ctx, hc, nodeURL+"/ipfs/"+id.String(), size, buf, false)
+		if err != nil {
+			return err
+		}
+		note = cpu.note(f.total)
+		rates = append(rates, megabytesPerSec(f.bytes, f.total))
+		ttfbs = append(ttfbs, millis(f.ttfb))
+		e.log("  peer fetch of %s: %s, TTFB %s; %s", id, MBps.format(rates[len(rates)-1]), Millis.format(ttfbs[len(ttfbs)-1]), note)
+		if err := getVerified(ctx, hc, nodeURL, id, size); err != nil {
+			return fmt.Errorf("read back what the node fetched: %w", err)
+		}
+		k, err := countLog(node.log, fetchedLog, id)
+		if err != nil {
+			return err
+		}
+		fetches += k
 	}
 	name := fmt.Sprintf("dStor peer-fetch miss %s", sizeName(size))
-	s.add(Figure{Key: keyFetch, Name: name, Unit: MBps, Value: megabytesPerSec(f.bytes, f.total),
-		Note: joinNotes(fmt.Sprintf("end to end, %d fetch(es) logged", fetches), note)})
-	s.add(Figure{Key: keyFetchTTFB, Name: name + " TTFB", Unit: Millis, Value: millis(f.ttfb)})
+	s.add(Figure{Key: keyFetch, Name: name, Unit: MBps, Value: median(rates),
+		Note: joinNotes(fmt.Sprintf("end to end, median of %d new blobs (%s), %d fetch(es) logged", len(rates), spread(rates, MBps), fetches), note)})
+	s.add(Figure{Key: keyFetchTTFB, Name: name + " TTFB", Unit: Millis, Value: median(ttfbs),
+		Note: fmt.Sprintf("median of %d (%s)", len(ttfbs), spread(ttfbs, Millis))})
 
 	id2, err := e.upload(ctx, size)
 	if err != nil {
@@ -73,7 +87,7 @@ func measurePeerFetch(ctx context.Context, s *suite) error {
 	}
 	defer cl.Close()
 	s.quiet(ctx)
-	cpu = startCPU(e.pids()...)
+	cpu := startCPU(e.pids()...)
 	start := time.Now()
 	mbps, complete, err := concurrentReads(ctx, cl, node2URL+"/ipfs/"+id2.String(), size, s.cfg.Concurrency, s.cfg.ReadLimit)
 	if err != nil {
@@ -122,4 +136,9 @@ func countLog(path, what string, id cid.CID) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// spread is the range of xs, as a note says it.
+func spread(xs []float64, u Unit) string {
+	return u.format(slices.Min(xs)) + ".." + u.format(slices.Max(xs))
 }

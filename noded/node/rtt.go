@@ -119,17 +119,21 @@ func (n *Node) probePeers(peers []wire.Holder) {
 
 // orderHolders sorts holders for a fetch: those the gateway sees live
 // first, then by this node's own RTT to each. Live holders with no fresh
-// measurement are pinged all at once, and the first to answer is taken
-// without waiting for the rest (whose answers still fill the table for
-// next time). Holders that do not answer go last; this node is dropped.
+// measurement are pinged all at once (which also opens a connection to
+// each, for this fetch or the next). A fresh measurement means a warm
+// connection, so when any live holder has one the fetch starts at once
+// and the pings only fill the table for next time; otherwise the first
+// to answer is taken without waiting for the rest. Holders that do not
+// answer go last; this node is dropped.
 func (n *Node) orderHolders(ctx context.Context, hs []wire.Holder) []wire.Holder {
 	hs = slices.DeleteFunc(slices.Clone(hs), func(h wire.Holder) bool { return h.ID == n.id })
 	answered := make(chan bool, len(hs))
-	pings := 0
+	pings, measured := 0, false
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	var wg sync.WaitGroup
 	for _, h := range hs {
 		if _, ok := n.rtts.get(h.ID); ok || !h.Up {
+			measured = measured || ok && h.Up
 			continue
 		}
 		addr, err := hostPort(h.URL)
@@ -140,10 +144,17 @@ func (n *Node) orderHolders(ctx context.Context, hs []wire.Holder) []wire.Holder
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			t := wire.Target{Addr: addr, Peer: identity.Peer{Role: identity.RoleNode, ID: h.ID}}
 			start := time.Now()
-			_, err := n.client.Ping(pctx, wire.Target{Addr: addr, Peer: identity.Peer{Role: identity.RoleNode, ID: h.ID}})
+			_, err := n.client.Ping(pctx, t)
 			if err == nil {
-				n.rtts.put(h.ID, time.Since(start))
+				// The connection's own estimate leaves out the handshake
+				// that a first ping pays.
+				rtt := time.Since(start)
+				if est, ok := n.client.RTT(t); ok && est.Smoothed > 0 {
+					rtt = est.Smoothed
+				}
+				n.rtts.put(h.ID, rtt)
 			}
 			answered <- err == nil
 		}()
@@ -152,7 +163,7 @@ func (n *Node) orderHolders(ctx context.Context, hs []wire.Holder) []wire.Holder
 		wg.Wait()
 		cancel()
 	}()
-	for i := 0; i < pings; i++ {
+	for i := 0; i < pings && !measured; i++ {
 		if <-answered {
 			break // one measured holder is enough to start
 		}

@@ -62,17 +62,14 @@ const maxOutboardRead = 16 << 20
 
 // verify streams [off, off+length) of blob b, read through data, to w,
 // checked against its outboard; a mismatch quarantines the blob. A read of
-// more than a few groups loads the outboard in one read rather than one
-// per tree node. A long read sent somewhere (not discarded) reads and
+// more than a few groups reads the outboard in pages as the walk reaches
+// them rather than one read per tree node (and not all of it before the
+// first byte can go). A long read sent somewhere (not discarded) reads and
 // verifies ahead while it is being sent.
 func (n *Node) verify(id cid.CID, b *store.Blob, data io.ReaderAt, off, length int64, w io.Writer) error {
 	var ob io.ReaderAt = b.Outboard
 	if length > 4*proof.GroupSize && b.OutboardSize <= maxOutboardRead {
-		tree := make([]byte, b.OutboardSize)
-		if _, err := b.Outboard.ReadAt(tree, 0); err != nil && err != io.EOF {
-			return err
-		}
-		ob = bytes.NewReader(tree)
+		ob = newPagedReader(b.Outboard, b.OutboardSize)
 	}
 	v, err := proof.NewVerifier(id.Digest(), b.Size, ob, b.OutboardSize)
 	switch {

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"lukechampine.com/blake3/bao"
-
 	"dstor/noded/store"
 	"dstor/shared/cid"
 	"dstor/shared/identity"
@@ -131,24 +129,36 @@ func (n *Node) holders(ctx context.Context, t *transfer) (wire.HoldersResponse, 
 }
 
 // fetchFrom streams the blob from one holder into a new temp blob. The
-// outboard and the bytes come on two streams opened at once, so the first
-// verified group is out one round trip after the request. The outboard
-// stream is drained into memory as fast as it arrives, whatever Bao
-// decoding needs yet: unread, it would hold the connection's flow-control
-// credit and stall the bytes that decoding waits for.
+// bytes and the head of the outboard come on two streams opened at once,
+// so the first verified group is out one round trip after the request;
+// the rest of the outboard is asked for once the head is in, so its
+// megabyte does not share the connection with the first bytes. The
+// outboard is drained into memory as fast as it arrives, whatever the
+// verifier needs yet: unread, it would hold the connection's flow-control
+// credit and stall the bytes that verification waits for. Verified bytes
+// reach the temp blob (and the waiting readers) in batches that grow from
+// one group to a few hundred KiB.
 func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size int64) error {
 	u, err := url.Parse(h.URL)
 	if err != nil {
 		return err
 	}
 	target := wire.Target{Addr: u.Host, Peer: identity.Peer{Role: identity.RoleNode, ID: h.ID}}
+	// The temp blob is made while the requests are out, not after.
+	w, err := n.store.CreateVerified()
+	if err != nil {
+		return err
+	}
+	t.swap(w)
+	want := proof.OutboardSize(size)
+	head := min(want, outboardHead)
 	type opened struct {
 		b   *wire.Body
 		err error
 	}
 	obc := make(chan opened, 1)
 	go func() {
-		b, err := n.client.Outboard(ctx, target, t.id)
+		b, err := n.client.OutboardRange(ctx, target, t.id, 0, head)
 		obc <- opened{b, err}
 	}()
 	body, err := n.client.Get(ctx, target, t.id, 0, -1)
@@ -165,27 +175,33 @@ func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size i
 	if o.err != nil {
 		return o.err
 	}
-	want := proof.OutboardSize(size)
-	if body.Size != size || o.b.Size != size || o.b.Length != want {
-		return fmt.Errorf("%w: peer has a %d-byte blob with a %d-byte outboard, want %d with %d", proof.ErrMismatch, body.Size, o.b.Length, size, want)
+	if body.Size != size || o.b.Size != size || o.b.Length != head {
+		return fmt.Errorf("%w: peer has a %d-byte blob with %d bytes of outboard head, want %d with %d", proof.ErrMismatch, body.Size, o.b.Length, size, head)
 	}
-	w, err := n.store.CreateVerified()
+	tree := drain(want, o.b, func() (*wire.Body, error) {
+		rest, err := n.client.OutboardRange(ctx, target, t.id, head, 0)
+		if err == nil && (rest.Size != size || rest.Length != want-head) {
+			rest.Close()
+			err = fmt.Errorf("%w: peer has a %d-byte blob with %d bytes of outboard after the head, want %d with %d", proof.ErrMismatch, rest.Size, rest.Length, size, want-head)
+		}
+		return rest, err
+	})
+	defer tree.stop()
+	v, err := proof.NewVerifier(t.id.Digest(), size, tree, want)
 	if err != nil {
 		return err
 	}
-	t.swap(w)
-	tree := drain(o.b, want)
-	ok, err := bao.Decode(&progress{t: t, w: w}, &stallReader{body}, tree, proof.Group, t.id.Digest())
-	if err == nil && !ok {
-		err = fmt.Errorf("%w: bytes from the peer", proof.ErrMismatch)
+	bufp := n.aheadBufs.Get().(*[]byte)
+	err = v.Stream(&progress{t: t, w: w}, &stallReader{body}, *bufp)
+	n.aheadBufs.Put(bufp)
+	if err != nil {
+		return err
 	}
-	if err == nil {
-		var ob []byte
-		if ob, err = tree.all(); err == nil {
-			err = w.CommitVerified(t.id, ob)
-		}
+	ob, err := tree.all()
+	if err != nil {
+		return err
 	}
-	return err
+	return w.CommitVerified(t.id, ob)
 }
 
 // stallReader fails a read that waits longer than peerStall for bytes.
@@ -194,75 +210,6 @@ type stallReader struct{ b *wire.Body }
 func (s *stallReader) Read(p []byte) (int, error) {
 	s.b.SetReadDeadline(time.Now().Add(peerStall))
 	return s.b.Read(p)
-}
-
-// drained is a stream being read into memory by its own goroutine; Read
-// hands out what has arrived, waiting for more as needed.
-type drained struct {
-	mu   sync.Mutex
-	cond *sync.Cond
-	buf  []byte
-	off  int // read position
-	done bool
-	err  error
-}
-
-// drain starts reading exactly size bytes of r into memory.
-func drain(r io.Reader, size int64) *drained {
-	d := &drained{buf: make([]byte, 0, size)}
-	d.cond = sync.NewCond(&d.mu)
-	go func() {
-		var err error
-		for err == nil && len(d.buf) < cap(d.buf) {
-			var k int
-			k, err = r.Read(d.buf[len(d.buf):cap(d.buf)])
-			d.mu.Lock()
-			d.buf = d.buf[:len(d.buf)+k]
-			d.mu.Unlock()
-			d.cond.Broadcast()
-		}
-		if err == io.EOF && len(d.buf) < cap(d.buf) {
-			err = io.ErrUnexpectedEOF
-		}
-		d.mu.Lock()
-		d.done = true
-		if err != io.EOF {
-			d.err = err
-		}
-		d.mu.Unlock()
-		d.cond.Broadcast()
-	}()
-	return d
-}
-
-func (d *drained) Read(p []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for d.off >= len(d.buf) && !d.done {
-		d.cond.Wait()
-	}
-	if d.off >= len(d.buf) {
-		if d.err != nil {
-			return 0, d.err
-		}
-		return 0, io.EOF
-	}
-	k := copy(p, d.buf[d.off:])
-	d.off += k
-	return k, nil
-}
-
-// all waits for the whole stream and returns it.
-func (d *drained) all() ([]byte, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for !d.done {
-		d.cond.Wait()
-	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	return d.buf, nil
 }
 
 // progress writes verified groups to the temp blob and wakes readers.

@@ -186,21 +186,29 @@ func (n *Node) handleGet(req *wire.Request) error {
 	return err
 }
 
+// handleOutboard sends a blob's outboard tree, or a range of it.
 func (n *Node) handleOutboard(req *wire.Request) error {
-	var br wire.BlobRequest
-	if err := req.Decode(&br); err != nil || !br.CID.Defined() {
+	var or wire.OutboardRequest
+	if err := req.Decode(&or); err != nil || !or.CID.Defined() || or.Offset < 0 || or.Length < 0 {
 		return wire.Errorf(wire.CodeBadRequest, "bad outboard request: %v", err)
 	}
-	b, err := n.store.Open(br.CID)
+	b, err := n.store.Open(or.CID)
 	if err != nil {
 		return storeErr(err)
 	}
 	defer b.Close()
-	out, err := req.Reply(wire.OutboardResponse{Size: b.Size, Length: b.OutboardSize})
+	if or.Offset > b.OutboardSize {
+		return wire.Errorf(wire.CodeBadRequest, "range %d+%d outside a %d-byte outboard", or.Offset, or.Length, b.OutboardSize)
+	}
+	length := b.OutboardSize - or.Offset
+	if or.Length > 0 {
+		length = min(length, or.Length)
+	}
+	out, err := req.Reply(wire.OutboardResponse{Size: b.Size, Length: length})
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(out, io.NewSectionReader(b.Outboard, 0, b.OutboardSize))
+	_, err = io.Copy(out, io.NewSectionReader(b.Outboard, or.Offset, length))
 	return err
 }
 

@@ -191,8 +191,8 @@ func serveSource(w http.ResponseWriter, h http.Header, status int, start, length
 }
 
 // lazyWriter sends the status with the first bytes (at once if eager) and
-// coalesces the source's writes (a verifier writes 16 KiB groups) into
-// large ones.
+// coalesces the source's small writes (a verifier writes 16 KiB groups)
+// into large ones; large writes of a started body pass straight through.
 type lazyWriter struct {
 	w       http.ResponseWriter
 	status  int
@@ -217,11 +217,14 @@ func (l *lazyWriter) Write(p []byte) (int, error) {
 		}
 		return k, err
 	}
-	if l.n+len(p) > len(*l.buf) {
+	// Once the body has started, a large write goes straight out:
+	// copying it into the buffer first would only cost a copy.
+	direct := l.started && len(p) >= len(*l.buf)/4
+	if direct || l.n+len(p) > len(*l.buf) {
 		if err := l.flush(); err != nil {
 			return 0, err
 		}
-		if len(p) >= len(*l.buf) {
+		if direct || len(p) >= len(*l.buf) {
 			k, err := l.w.Write(p)
 			l.sent += int64(k)
 			return k, err

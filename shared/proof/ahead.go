@@ -10,8 +10,10 @@ import (
 
 // RangeAhead is Range with reading and checking overlapped with writing:
 // a goroutine reads the groups covering [off, off+n) into bufs in turn
-// and verifies each buffer-full whole, while dst receives the verified
-// ones, one Write per buffer (the part inside the range). So a slow dst (a
+// and verifies each fill whole, while dst receives the verified ones, one
+// Write per fill (the part inside the range). The first fill is a few
+// groups and fills double up to whole buffers, so the first byte does not
+// wait for a whole buffer to be read and hashed. So a slow dst (a
 // network stream) does not wait for the disk or the hashing, nor they for
 // it. bufs needs at least two buffers of at least GroupSize bytes (whole
 // groups of each are used); RangeAhead uses them only until it returns.
@@ -47,6 +49,10 @@ func (v *Verifier) RangeAhead(dst io.Writer, data io.ReaderAt, off, n int64, buf
 	stop := make(chan struct{})
 	go func() {
 		defer close(ready)
+		// The first fill is a few groups, so the first bytes go out
+		// before a whole buffer is read and hashed; fills double from
+		// there up to whole buffers.
+		ramp := int64(firstFill)
 		for pos := start; pos < end; {
 			var i int
 			select {
@@ -54,7 +60,8 @@ func (v *Verifier) RangeAhead(dst io.Writer, data io.ReaderAt, off, n int64, buf
 			case <-stop:
 				return
 			}
-			size := min(int64(len(bufs[i]))/GroupSize*GroupSize, end-pos)
+			size := min(int64(len(bufs[i]))/GroupSize*GroupSize, end-pos, ramp)
+			ramp = min(2*ramp, int64(len(bufs[i]))/GroupSize*GroupSize)
 			err := readFull(data, bufs[i][:size], pos)
 			if err == nil {
 				err = v.check(bufs[i][:size], pos)
@@ -82,6 +89,9 @@ func (v *Verifier) RangeAhead(dst io.Writer, data io.ReaderAt, off, n int64, buf
 	}
 	return err
 }
+
+// firstFill is the size of RangeAhead's first read.
+const firstFill = 4 * GroupSize
 
 // check verifies that p holds the blob's bytes from pos, a group
 // boundary, to pos+len(p), a group boundary or the end of the blob.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -159,4 +160,35 @@ func BenchmarkRangeAhead256MiB(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestRangeAheadFirstFill: the first bytes of a long range go out after a
+// few groups, not a whole buffer; later writes grow to whole buffers.
+func TestRangeAheadFirstFill(t *testing.T) {
+	data := blob(4<<20, 9)
+	ob, root := encode(t, data)
+	v, _ := NewVerifier(root, int64(len(data)), bytes.NewReader(ob), int64(len(ob)))
+	w := &sizesWriter{}
+	if err := v.RangeAhead(w, bytes.NewReader(data), 0, int64(len(data)), buffers(3, 512<<10)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(w.Bytes(), data) {
+		t.Fatal("wrong bytes")
+	}
+	if w.sizes[0] != firstFill {
+		t.Errorf("first write of %d bytes, want %d", w.sizes[0], firstFill)
+	}
+	if most := slices.Max(w.sizes); most != 512<<10 {
+		t.Errorf("largest write of %d bytes, want a whole buffer (%d)", most, 512<<10)
+	}
+}
+
+type sizesWriter struct {
+	bytes.Buffer
+	sizes []int
+}
+
+func (w *sizesWriter) Write(p []byte) (int, error) {
+	w.sizes = append(w.sizes, len(p))
+	return w.Buffer.Write(p)
 }

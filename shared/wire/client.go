@@ -281,6 +281,12 @@ func (c *Client) Outboard(ctx context.Context, t Target, id cid.CID) (*Body, err
 	return c.body(ctx, t, OpOutboard, BlobRequest{CID: id})
 }
 
+// OutboardRange reads length bytes at offset (length 0: to the end) of a
+// blob's Bao outboard tree; Body.Length says how many follow.
+func (c *Client) OutboardRange(ctx context.Context, t Target, id cid.CID, offset, length int64) (*Body, error) {
+	return c.body(ctx, t, OpOutboard, OutboardRequest{CID: id, Offset: offset, Length: length})
+}
+
 // body makes a request whose answer is a GetResponse and a byte stream.
 func (c *Client) body(ctx context.Context, t Target, op Op, req any) (*Body, error) {
 	s, r, err := c.open(ctx, t, op, req)

@@ -94,13 +94,23 @@ type GetResponse struct {
 	Length int64 `json:"length"`
 }
 
-// BlobRequest names one blob (OpOutboard, OpHas, OpHolders).
+// BlobRequest names one blob (OpHas, OpHolders; OpOutboard takes it too).
 type BlobRequest struct {
 	CID cid.CID `json:"cid"`
 }
 
+// OutboardRequest asks for a blob's outboard tree (OpOutboard): Length
+// bytes of it at Offset, where Length 0 (or leaving both out) means to the
+// end. A peer fetch asks for the head of the tree first, which the first
+// bytes need, so the rest does not hold them up on the connection.
+type OutboardRequest struct {
+	CID    cid.CID `json:"cid"`
+	Offset int64   `json:"offset,omitempty"`
+	Length int64   `json:"length,omitempty"`
+}
+
 // OutboardResponse precedes the outboard bytes: Size is the blob's length,
-// Length the outboard's.
+// Length the number of outboard bytes that follow.
 type OutboardResponse = GetResponse
 
 // HasResponse answers OpHas.
