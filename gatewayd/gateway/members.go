@@ -244,6 +244,9 @@ func (m *members) regionRTT() map[string]map[string]time.Duration {
 			continue
 		}
 		a, b := p.from, p.to
+		if a == b {
+			continue // a same-region probe keeps a connection warm; it says nothing of distances
+		}
 		if a > b {
 			a, b = b, a
 		}

@@ -100,7 +100,7 @@ func TestRegionRTT(t *testing.T) {
 	peer := func(id, region string, rttMS float64) wire.PeerRTT {
 		return wire.PeerRTT{ID: id, Region: region, RTTms: rttMS}
 	}
-	m.observe("eu1", wire.RTT{}, wire.Status{Peers: []wire.PeerRTT{peer("us1", "us", 80), peer("ap1", "ap", 200)}}, nil)
+	m.observe("eu1", wire.RTT{}, wire.Status{Peers: []wire.PeerRTT{peer("us1", "us", 80), peer("ap1", "ap", 200), peer("eu2", "eu", 1)}}, nil)
 	m.observe("eu2", wire.RTT{}, wire.Status{Peers: []wire.PeerRTT{peer("us1", "us", 90)}}, nil)
 	m.observe("us1", wire.RTT{}, wire.Status{Peers: []wire.PeerRTT{peer("eu2", "eu", 500)}}, nil) // one slow sample
 	m.observe("ap1", wire.RTT{}, wire.Status{Peers: []wire.PeerRTT{peer("us1", "us", 150)}}, nil)
@@ -120,6 +120,9 @@ func TestRegionRTT(t *testing.T) {
 			t.Errorf("regionRTT[%s][%s] = %v, want %v", tt.a, tt.b, got[tt.a][tt.b], tt.want)
 		}
 	}
+	if d, ok := got["eu"]["eu"]; ok {
+		t.Errorf("a same-region probe counts as a region distance: %v", d)
+	}
 	now = now.Add(peerFreshness + time.Second)
 	if got := m.regionRTT(); len(got) != 0 {
 		t.Errorf("stale samples still count: %v", got)
@@ -131,4 +134,52 @@ func abs(f float64) float64 {
 		return -f
 	}
 	return f
+}
+
+func TestSamplePeers(t *testing.T) {
+	node := func(id, region string, up bool) nodeState {
+		return nodeState{Node: registry.Node{ID: id, Region: region, URL: "https://" + id}, up: up}
+	}
+	all := []nodeState{
+		node("a1", "a", true), node("a2", "a", true), node("a3", "a", false),
+		node("b1", "b", true), node("b2", "b", true),
+		node("c1", "c", true), node("d1", "d", false), node("e1", "e", true),
+	}
+	cases := []struct {
+		name       string
+		k          int
+		wantLen    int
+		wantOwn    bool
+		wantOthers int
+	}{
+		{"k=1: one other region", 1, 1, false, 1},
+		{"k=2: one other region and its own", 2, 2, true, 1},
+		{"k=4: three other regions and its own", 4, 4, true, 3},
+		{"k=10: every live region once", 10, 4, true, 3},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for range 50 { // random picks: check the rules every time
+				got := samplePeers(all, 0, c.k)
+				own, regions := 0, map[string]bool{}
+				for _, h := range got {
+					switch {
+					case h.ID == "a1":
+						t.Fatalf("%v: picked itself", got)
+					case h.ID == "a3" || h.ID == "d1":
+						t.Fatalf("%v: picked a down node", got)
+					case h.Region == "a":
+						own++
+					case regions[h.Region]:
+						t.Fatalf("%v: region %s twice", got, h.Region)
+					default:
+						regions[h.Region] = true
+					}
+				}
+				if len(got) != c.wantLen || (own == 1) != c.wantOwn || len(regions) != c.wantOthers {
+					t.Fatalf("%v: %d peers, %d of its own region, %d other regions; want %d, own %v, %d", got, len(got), own, len(regions), c.wantLen, c.wantOwn, c.wantOthers)
+				}
+			}
+		})
+	}
 }

@@ -80,19 +80,33 @@ func (g *Gateway) probeAll(ctx context.Context) {
 }
 
 // samplePeers picks up to k live nodes other than all[self] for it to
-// measure, preferring distinct regions other than its own.
+// measure: nodes in distinct other regions, from which the gateway learns
+// how far regions are, and (with k >= 2) one in its own region, so that
+// the peer a fetch prefers, the nearest holder, tends to be over a warm
+// connection.
 func samplePeers(all []nodeState, self, k int) []wire.Holder {
+	own := all[self].Region
 	var out []wire.Holder
-	seen := map[string]bool{all[self].Region: true}
+	seen := map[string]bool{own: true}
+	ownPeer := -1
 	for _, i := range rand.Perm(len(all)) {
-		if len(out) == k {
-			break
-		}
-		if i == self || !all[i].up || seen[all[i].Region] {
+		if i == self || !all[i].up {
 			continue
 		}
-		seen[all[i].Region] = true
-		out = append(out, all[i].holder())
+		r := all[i].Region
+		if r == own {
+			if ownPeer < 0 {
+				ownPeer = i
+			}
+			continue
+		}
+		if !seen[r] && len(out) < k {
+			seen[r] = true
+			out = append(out, all[i].holder())
+		}
+	}
+	if ownPeer >= 0 && k >= 2 {
+		out = append(out[:min(len(out), k-1)], all[ownPeer].holder())
 	}
 	return out
 }

@@ -29,12 +29,14 @@ func (g *Gateway) handleHolders(req *wire.Request) error {
 	if err := req.Decode(&br); err != nil || !br.CID.Defined() {
 		return wire.Errorf(wire.CodeBadRequest, "bad holders request: %v", err)
 	}
-	pin, err := g.reg.Pin(req.Context(), br.CID.String())
+	// The pin cache: a reader's redirect has usually just read this pin.
+	cp, err := g.pins.get(req.Context(), g.reg, br.CID.String())
 	if errors.Is(err, registry.ErrNotFound) {
 		return wire.Errorf(wire.CodeNotFound, "no pin for %s", br.CID)
 	} else if err != nil {
 		return err
 	}
+	pin := cp.info
 	up := map[string]bool{}
 	for _, n := range g.nodes.live() {
 		up[n.ID] = true
