@@ -48,10 +48,8 @@ func (g *Gateway) account(r *http.Request) (string, int, string) {
 // handleUpload is POST /v1/blobs: stream the body to W nodes while hashing
 // it, and record the pin once they have all committed.
 func (g *Gateway) handleUpload(w http.ResponseWriter, r *http.Request) {
-	acct, status, msg := g.account(r)
-	if status != 0 {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="dstor"`)
-		writeError(w, status, msg)
+	acct, ok := g.authorize(w, r)
+	if !ok {
 		return
 	}
 	size := r.ContentLength
