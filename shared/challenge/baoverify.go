@@ -19,15 +19,8 @@ type Verifier func(root [32]byte, size int64, ranges []Range, answer []byte) ([]
 // the CPU: it hashes one tree node at a time and walks each slice's path
 // from the root.
 func VerifyBao(root [32]byte, size int64, ranges []Range, answer []byte) ([][]byte, error) {
-	var total int64
-	for _, r := range ranges {
-		if err := check(size, r); err != nil {
-			return nil, err
-		}
-		total += SliceSize(size, r)
-	}
-	if int64(len(answer)) != total {
-		return nil, fmt.Errorf("%w: answer of %d bytes, want %d", ErrBadProof, len(answer), total)
+	if err := checkAnswer(size, ranges, answer); err != nil {
+		return nil, err
 	}
 	out := make([][]byte, len(ranges))
 	for i, r := range ranges {

@@ -8,6 +8,23 @@ import (
 	"lukechampine.com/blake3/guts"
 )
 
+// checkAnswer checks ranges (the caller's error if no challenge could
+// hold them) and that answer is as long as their slices (ErrBadProof if
+// not).
+func checkAnswer(size int64, ranges []Range, answer []byte) error {
+	var total int64
+	for _, r := range ranges {
+		if err := check(size, r); err != nil {
+			return err
+		}
+		total += SliceSize(size, r)
+	}
+	if int64(len(answer)) != total {
+		return fmt.Errorf("%w: answer of %d bytes, want %d", ErrBadProof, len(answer), total)
+	}
+	return nil
+}
+
 // Verify checks an answer to ranges of a size-byte blob whose BLAKE3 root
 // is root, as Answer writes it, and returns the bytes of each range (they
 // alias answer when the range lies in one chunk). It checks each slice's
@@ -22,15 +39,8 @@ import (
 // length, or a slice that does not verify, is an error wrapping
 // ErrBadProof. Ranges that no challenge could hold are the caller's error.
 func Verify(root [32]byte, size int64, ranges []Range, answer []byte) ([][]byte, error) {
-	var total int64
-	for _, r := range ranges {
-		if err := check(size, r); err != nil {
-			return nil, err
-		}
-		total += SliceSize(size, r)
-	}
-	if int64(len(answer)) != total {
-		return nil, fmt.Errorf("%w: answer of %d bytes, want %d", ErrBadProof, len(answer), total)
+	if err := checkAnswer(size, ranges, answer); err != nil {
+		return nil, err
 	}
 	bad := func(i int) error {
 		return fmt.Errorf("%w: range %d+%d does not hash to the root", ErrBadProof, ranges[i].Off, ranges[i].Len)
