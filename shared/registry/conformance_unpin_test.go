@@ -167,13 +167,47 @@ func testUnpin(t *testing.T, r Registry) {
 		if want := []string{"n1@eu@https://n1.example:4433", "n2@us@https://n2.example:4433"}; !slices.Equal(holders, want) {
 			t.Fatalf("garbage holders %v, want %v", holders, want)
 		}
+		// n1 deletes its copy; n2 cannot be reached: handed out again.
+		if err := r.RemoveHolder(ctx, "cid-u", "n1"); err != nil {
+			t.Fatal(err)
+		}
+		g, err = r.CollectGarbage(ctx, time.Now().Add(time.Second), 0)
+		if err != nil || len(g) != 1 || len(g[0].Holders) != 1 || g[0].Holders[0].NodeID != "n2" {
+			t.Fatalf("CollectGarbage with n2 left = %+v, %v", g, err)
+		}
+		if err := r.RemoveHolder(ctx, "cid-u", "n2"); err != nil {
+			t.Fatal(err)
+		}
+		// No copy left: the CID goes for good.
 		if g, err := r.CollectGarbage(ctx, time.Now().Add(time.Second), 0); err != nil || len(g) != 0 {
-			t.Fatalf("CollectGarbage again = %+v, %v; want none", g, err)
+			t.Fatalf("CollectGarbage with no copy left = %+v, %v; want none", g, err)
+		}
+		if err := r.RemoveHolder(ctx, "cid-u", "n1"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("RemoveHolder of a collected cid = %v, want ErrNotFound", err)
 		}
 		// The CID can be pinned afresh, even at another size.
 		mustPin(t, r, alice, "cid-u", 7, "n1")
 		if p, err := r.Pin(ctx, "cid-u"); err != nil || p.Size != 7 || len(p.Holders) != 1 {
 			t.Fatalf("Pin(cid-u) afresh = %+v, %v", p, err)
+		}
+	})
+	t.Run("CollectGarbage/a stuck copy does not hold up the rest", func(t *testing.T) {
+		for _, c := range []string{"cid-x", "cid-y"} {
+			mustPin(t, r, bob, c, 10, "n1")
+			if _, err := r.Unpin(ctx, bob, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var seen []string
+		for range 4 {
+			g, err := r.CollectGarbage(ctx, time.Now().Add(time.Second), 1)
+			if err != nil || len(g) != 1 {
+				t.Fatalf("CollectGarbage(limit 1) = %+v, %v", g, err)
+			}
+			seen = append(seen, g[0].CID)
+		}
+		if seen[0] == seen[1] || seen[0] != seen[2] || seen[1] != seen[3] {
+			t.Fatalf("handed out %v, want the two in turn", seen)
 		}
 	})
 }

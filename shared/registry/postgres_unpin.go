@@ -66,11 +66,13 @@ func (p *Postgres) Unpin(ctx context.Context, account, cid string) (bool, error)
 	return orphaned, nil
 }
 
-// CollectGarbage removes unpinned CIDs. See Registry.CollectGarbage.
+// CollectGarbage hands out unpinned CIDs' copies. See
+// Registry.CollectGarbage.
 func (p *Postgres) CollectGarbage(ctx context.Context, before time.Time, limit int) ([]Garbage, error) {
 	var out []Garbage
 	err := p.tx(ctx, func(tx pgx.Tx) error {
 		out = nil
+		now := nowNanos()
 		rows, err := tx.Query(ctx, garbageSQL, toNanos(before), garbageLimit(limit))
 		if err != nil {
 			return err
@@ -82,7 +84,7 @@ func (p *Postgres) CollectGarbage(ctx context.Context, before time.Time, limit i
 		for _, cid := range cids {
 			// Locked, then checked again: a RecordPin that got there
 			// first has pinned it, one that comes later waits and finds
-			// no row (and records a new one).
+			// it unpinned, or gone (and records a new one).
 			var at, pins int64
 			if err := tx.QueryRow(ctx, lockContentSQL, cid).Scan(&at); errors.Is(err, pgx.ErrNoRows) {
 				continue
@@ -110,10 +112,14 @@ func (p *Postgres) CollectGarbage(ctx context.Context, before time.Time, limit i
 			if err != nil {
 				return err
 			}
-			for _, q := range []string{`DELETE FROM holders WHERE cid = $1`, `DELETE FROM contents WHERE cid = $1`} {
-				if _, err := tx.Exec(ctx, q, cid); err != nil {
+			if len(holders) == 0 {
+				if _, err := tx.Exec(ctx, `DELETE FROM contents WHERE cid = $1`, cid); err != nil {
 					return err
 				}
+				continue
+			}
+			if _, err := tx.Exec(ctx, garbageTriedSQL, cid, now); err != nil {
+				return err
 			}
 			out = append(out, Garbage{CID: cid, UnpinnedAt: fromNanos(at), Holders: holders})
 		}

@@ -131,15 +131,18 @@ const (
 	// revivePinSQL marks CID $1 pinned; on PostgreSQL it also locks its
 	// row, so that RecordPin, Unpin and CollectGarbage of one CID run one
 	// after the other.
-	revivePinSQL = `UPDATE contents SET unpinned_at = 0 WHERE cid = $1`
+	revivePinSQL = `UPDATE contents SET unpinned_at = 0, gc_at = 0 WHERE cid = $1`
 	// unpinnedAtSQL reads CID $1's unpinned_at.
 	unpinnedAtSQL = `SELECT unpinned_at FROM contents WHERE cid = $1`
 	// lockContentSQL also locks the row (PostgreSQL; SQLite writes are
 	// serial anyway).
 	lockContentSQL = unpinnedAtSQL + ` FOR UPDATE`
-	// garbageSQL lists CIDs unpinned before $1, at most $2.
+	// garbageSQL lists CIDs unpinned before $1, at most $2, those handed
+	// out longest ago first.
 	garbageSQL = `SELECT cid FROM contents WHERE unpinned_at <> 0 AND unpinned_at < $1
-		ORDER BY unpinned_at, cid LIMIT $2`
+		ORDER BY gc_at, unpinned_at, cid LIMIT $2`
+	// garbageTriedSQL marks CID $1 handed out for deletion at $2.
+	garbageTriedSQL = `UPDATE contents SET gc_at = $2 WHERE cid = $1`
 	// pinnedSQL is 1 if an account pins CID $1.
 	pinnedSQL = `SELECT COUNT(*) FROM pins WHERE cid = $1`
 	// garbageHoldersSQL lists the holders of CID $1 with their URLs.

@@ -95,9 +95,11 @@ type Registry interface {
 	// passed, unless an account pins it again first (RecordPin). orphaned tells whether that happened.
 	// Unknown account, or no such pin -> ErrNotFound, nothing changed.
 	Unpin(ctx context.Context, account, cid string) (orphaned bool, err error)
-	// CollectGarbage removes, in one transaction, at most limit (<= 0: 100) CIDs unpinned before before that no
-	// account pins (checked in the transaction): their content and holder rows. It returns them with the holders
-	// they had, whose copies the caller deletes. Ledger and audit history are kept.
+	// CollectGarbage looks at up to limit (<= 0: 100) CIDs unpinned before before that no account pins (checked
+	// under lock), those it handed out longest ago first, in one transaction. A CID with no holder rows left is
+	// removed for good (ledger and audit history are kept); the others are returned with their holders, whose
+	// copies the caller deletes, dropping each holder row (RemoveHolder) once its node has deleted its copy. A
+	// holder that could not be reached is handed out again on a later call.
 	CollectGarbage(ctx context.Context, before time.Time, limit int) ([]Garbage, error)
 	// Pin returns the CID's pin info with its holders joined with node region/url; ErrNotFound if no account pins it.
 	Pin(ctx context.Context, cid string) (PinInfo, error)

@@ -125,6 +125,10 @@ CREATE INDEX ledger_node ON ledger(node_id, entry_at);
 		`CREATE INDEX ledger_cid ON ledger(cid);`,
 		// Version 5: when the last account unpinned a CID (0: pinned).
 		`ALTER TABLE contents ADD COLUMN unpinned_at BIGINT NOT NULL DEFAULT 0;`,
+		// Version 6: when garbage collection last handed out an unpinned
+		// CID's copies to delete (0: never), so that copies on nodes that
+		// cannot be reached are retried without holding up the rest.
+		`ALTER TABLE contents ADD COLUMN gc_at BIGINT NOT NULL DEFAULT 0;`,
 	}
 }
 

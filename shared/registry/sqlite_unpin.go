@@ -69,11 +69,13 @@ func (s *SQLite) Unpin(ctx context.Context, account, cid string) (bool, error) {
 	return orphaned, nil
 }
 
-// CollectGarbage removes unpinned CIDs. See Registry.CollectGarbage.
+// CollectGarbage hands out unpinned CIDs' copies. See
+// Registry.CollectGarbage.
 func (s *SQLite) CollectGarbage(ctx context.Context, before time.Time, limit int) ([]Garbage, error) {
 	var out []Garbage
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		out = nil
+		now := nowNanos()
 		cids, err := sqliteColumn[string](ctx, tx, garbageSQL, toNanos(before), garbageLimit(limit))
 		if err != nil {
 			return err
@@ -109,10 +111,14 @@ func (s *SQLite) CollectGarbage(ctx context.Context, before time.Time, limit int
 			if err := rows.Err(); err != nil {
 				return err
 			}
-			for _, q := range []string{`DELETE FROM holders WHERE cid = $1`, `DELETE FROM contents WHERE cid = $1`} {
-				if _, err := tx.ExecContext(ctx, q, cid); err != nil {
+			if len(g.Holders) == 0 {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM contents WHERE cid = $1`, cid); err != nil {
 					return err
 				}
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, garbageTriedSQL, cid, now); err != nil {
+				return err
 			}
 			out = append(out, g)
 		}

@@ -11,8 +11,8 @@ type AccountPin struct {
 	PinnedAt time.Time
 }
 
-// Garbage is a CID no account pins any more, and the holders that had
-// copies of it when its rows were removed.
+// Garbage is a CID no account pins any more, and the holders still
+// listed with a copy of it.
 type Garbage struct {
 	CID string
 	// UnpinnedAt is when the last pin went: a copy committed (or

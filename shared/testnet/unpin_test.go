@@ -135,16 +135,34 @@ func TestUnpin(t *testing.T) {
 	n.WaitPin(t, idAgain.String(), 30*time.Second, registry.StatusPinned)
 
 	t.Run("garbage is deleted after the grace", func(t *testing.T) {
+		// One holder is down when the deletes go out: its copy stays
+		// listed, to be deleted when it can be reached.
+		down := holders[len(holders)-1]
+		down.Stop()
 		if err := a.Repairs.TriggerWait(ctx); err != nil {
 			t.Fatal(err)
 		}
 		for _, h := range holders {
-			if h.HasOnDisk(idGone) {
+			if h != down && h.HasOnDisk(idGone) {
 				t.Errorf("node %s still holds unpinned %s", h.ID(), idGone)
 			}
 			if !h.HasOnDisk(idKept) {
 				t.Errorf("node %s lost pinned %s", h.ID(), idKept)
 			}
+		}
+		reg := openRegistry(t, n)
+		for _, h := range holders {
+			on, err := reg.HoldersOn(ctx, h.ID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if listed := slices.Contains(on, idGone.String()); listed != (h == down) {
+				t.Errorf("node %s (down: %v) still listed with %s: %v", h.ID(), h == down, idGone, listed)
+			}
+		}
+		if g, err := reg.CollectGarbage(ctx, time.Now(), 0); err != nil || len(g) != 1 || g[0].CID != idGone.String() ||
+			len(g[0].Holders) != 1 || g[0].Holders[0].NodeID != down.ID() {
+			t.Errorf("garbage left: %+v, %v; want %s on the down node only", g, err, idGone)
 		}
 		againHolders, _ := n.Holders(t, idAgain.String())
 		if len(againHolders) != 3 {

@@ -151,8 +151,8 @@ type BlobBytes struct {
 
 // DeleteRequest orders a node to delete its copy of a blob no account
 // pins any more, unless the copy was committed (or the same bytes
-// arrived again) at or after Before (unix nanoseconds): the blob was
-// pinned again by then, whatever the sender knew.
+// arrived again) at or after Before (unix nanoseconds): a copy that new
+// may belong to an upload whose pin the sender has not seen.
 type DeleteRequest struct {
 	CID    cid.CID `json:"cid"`
 	Before int64   `json:"before"`
