@@ -182,7 +182,13 @@ func (n *Node) handleGet(req *wire.Request) error {
 	}
 	cw := &countedWriter{w: out, n: &n.served}
 	err = n.verify(gr.CID, b, b.Data, gr.Offset, length, cw)
-	n.egress.add(cid.CID{}, cw.sent) // to a peer, not a reader
+	// A gateway's read is a reader's (?redirect=0), billed to the blob; a
+	// peer's (a fetch or a repair) is not.
+	billed := cid.CID{}
+	if req.Peer.Role == identity.RoleGateway {
+		billed = gr.CID
+	}
+	n.egress.add(billed, cw.sent)
 	return err
 }
 

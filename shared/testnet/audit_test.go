@@ -134,6 +134,21 @@ func TestAuditAndRepair(t *testing.T) {
 		if want := 2*int64(sizes[2]) + 100; read != want {
 			t.Fatalf("read %d bytes, want %d", read, want)
 		}
+		// A read the gateway proxies is a reader's too, from whichever
+		// holder it picks.
+		resp, err := n.HTTPClient().Get(n.GatewayURL + "/ipfs/" + tg.CID + "?redirect=0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxied, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		fromNode := int64(0) // what tg's node sent of the proxied read
+		if resp.Header.Get("X-Dstor-Node") == tg.NodeID {
+			fromNode = proxied
+		}
+		if proxied != int64(sizes[2]) {
+			t.Fatalf("proxied read: %d bytes, want %d", proxied, sizes[2])
+		}
 		if err := a.Surveys.TriggerWait(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -145,11 +160,11 @@ func TestAuditAndRepair(t *testing.T) {
 		if err := n.getJSONAs("/v1/account/usage", n.APIKey, &usage); err != nil {
 			t.Fatal(err)
 		}
-		if got := after.EgressBytes - before.EgressBytes; got != read {
-			t.Errorf("node credited %d bytes of egress, read %d", got, read)
+		if got := after.EgressBytes - before.EgressBytes; got != read+fromNode {
+			t.Errorf("node credited %d bytes of egress, read %d from it, %d through the gateway", got, read, fromNode)
 		}
-		if got := usage.EgressBytes - usage0.EgressBytes; got != read || usage.EgressUSD <= usage0.EgressUSD {
-			t.Errorf("account billed %d bytes of egress ($%g), read %d", got, usage.EgressUSD, read)
+		if got := usage.EgressBytes - usage0.EgressBytes; got != read+proxied || usage.EgressUSD <= usage0.EgressUSD {
+			t.Errorf("account billed %d bytes of egress ($%g), read %d straight from a node and %d through the gateway", got, usage.EgressUSD, read, proxied)
 		}
 		if usage.ReplicaByteHours <= 0 {
 			t.Errorf("account usage shows %v replica byte-hours after passed audits", usage.ReplicaByteHours)
