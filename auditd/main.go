@@ -30,6 +30,8 @@ func main() {
 	flag.StringVar(&cfg.Verifier, "verifier", "", "how answers are checked: batched (default) or bao (the library's VerifySlice, about twice the CPU)")
 	flag.DurationVar(&cfg.HardLimit, "hard-limit", 0, "least time an answer may take before it is a timeout (default 2s)")
 	flag.Float64Var(&cfg.RepairThreshold, "repair-threshold", 0, "repair a pin under this fraction of R healthy (default 0.75)")
+	flag.IntVar(&cfg.RepairParallel, "repair-parallel", 0, "repair pulls in flight (default 4)")
+	flag.Int64Var(&cfg.RepairRate, "repair-rate", 0, "bytes per second repairs may copy (default 64 MiB/s; -1: no limit)")
 	flag.DurationVar(&cfg.RepairInterval, "repair-interval", 0, "how often to look for pins to repair (default 10s)")
 	flag.DurationVar(&cfg.UnpinGrace, "unpin-grace", 0, "how long copies of a blob no account pins are kept before deletion (default 1h)")
 	flag.DurationVar(&cfg.OfflineGrace, "offline-grace", 0, "how long a node may be unreachable before its copies are repaired (default 10m)")

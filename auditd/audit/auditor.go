@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"dstor/shared/api"
 	"dstor/shared/challenge"
 	"dstor/shared/choose"
@@ -39,6 +41,7 @@ type Auditor struct {
 	Surveys *Chore
 
 	view    atomic.Pointer[choose.View] // the latest survey's placement view
+	repairs *rate.Limiter               // bytes repairs may copy (nil: no limit)
 	mu      sync.Mutex
 	offline map[string]time.Time // unreachable nodes, since when
 
@@ -69,6 +72,9 @@ func New(cfg Config) (*Auditor, error) {
 		id:      identity.ID(key.Public().(ed25519.PublicKey)),
 		ready:   make(chan struct{}),
 		offline: make(map[string]time.Time),
+	}
+	if cfg.RepairRate > 0 {
+		a.repairs = rate.NewLimiter(rate.Limit(cfg.RepairRate), int(max(cfg.RepairRate, 1<<20)))
 	}
 	a.Audits = NewChore(time.Second, a.auditCycle)
 	a.Repairs = NewChore(cfg.RepairInterval, a.repairCycle)

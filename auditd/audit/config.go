@@ -53,9 +53,12 @@ type Config struct {
 	// repaired back to R (default 0.75: fewer than 12 healthy of 16).
 	RepairThreshold float64
 	// RepairInterval is how often under-replicated pins are looked for
-	// (default 10 s); RepairParallel bounds the pulls in flight (default 4).
+	// (default 10 s); RepairParallel bounds the pulls in flight (default 4)
+	// and RepairRate the bytes per second they copy (default 64 MiB/s;
+	// negative: no limit), so repairs leave the nodes room for readers.
 	RepairInterval time.Duration
 	RepairParallel int
+	RepairRate     int64
 	// OfflineGrace is how long a node may be unreachable before its copies
 	// count as lost and are repaired (default 10 min). Being offline never
 	// costs reputation.
@@ -123,6 +126,9 @@ func (c *Config) validate() error {
 	if c.RepairParallel == 0 {
 		c.RepairParallel = 4
 	}
+	if c.RepairRate == 0 {
+		c.RepairRate = 64 << 20
+	}
 	switch {
 	case c.Rate < 0:
 		errs = append(errs, fmt.Errorf("audit: Rate must be positive, got %v", c.Rate))
@@ -132,6 +138,8 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("audit: RangeLen must be 1..16384, got %d", c.RangeLen))
 	case c.RepairThreshold <= 0 || c.RepairThreshold > 1:
 		errs = append(errs, fmt.Errorf("audit: RepairThreshold must be in (0, 1], got %v", c.RepairThreshold))
+	case c.RepairParallel < 0:
+		errs = append(errs, fmt.Errorf("audit: RepairParallel must be positive, got %d", c.RepairParallel))
 	}
 	c.Model.defaults()
 	if err := c.Model.validate(); err != nil {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"dstor/shared/choose"
 	"dstor/shared/cid"
 	"dstor/shared/identity"
@@ -53,6 +55,22 @@ func (a *Auditor) repairCycle(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+}
+
+// waitBytes waits until lim allows size bytes (nil: at once), taking them
+// a burst at a time.
+func waitBytes(ctx context.Context, lim *rate.Limiter, size int64) error {
+	if lim == nil {
+		return nil
+	}
+	for size > 0 {
+		n := min(size, int64(lim.Burst()))
+		if err := lim.WaitN(ctx, int(n)); err != nil {
+			return err
+		}
+		size -= n
+	}
+	return nil
 }
 
 // survey pings every node that is not disqualified, and from the answers
@@ -223,6 +241,9 @@ func (a *Auditor) repair(ctx context.Context, view *choose.View, pin registry.Pi
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			if err := waitBytes(ctx, a.repairs, pin.Size); err != nil {
+				return
+			}
 			if a.pullVerified(ctx, pin, n, srcs) {
 				mu.Lock()
 				added++
