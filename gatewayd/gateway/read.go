@@ -105,15 +105,22 @@ type nodeSource struct {
 	size    int64
 }
 
+// A holder that fails part-way (killed, say) is not the reader's
+// failure: the rest of the range comes from the next holder, and the
+// blob's address makes the two parts one blob.
 func (s *nodeSource) WriteRange(w io.Writer, off, n int64) error {
 	var errs []error
 	for _, t := range s.targets {
 		cw := &countingWriter{w: w}
 		err := s.from(t, cw, off, n)
-		s.g.nodes.request(t.ID, err == nil || s.ctx.Err() != nil)
-		if err == nil || cw.n > 0 || s.ctx.Err() != nil {
-			return err // bytes went out: the client sees the cut
+		s.g.nodes.request(t.ID, err == nil || s.ctx.Err() != nil || cw.err != nil)
+		if err == nil || s.ctx.Err() != nil || cw.err != nil {
+			return err // done, or the reader is gone
 		}
+		if cw.n > 0 {
+			s.g.log.Warn("holder failed part-way through a proxied read; the rest comes from the next", "cid", s.id, "node", t.ID, "sent", cw.n, "err", err)
+		}
+		off, n = off+cw.n, n-cw.n
 		errs = append(errs, fmt.Errorf("%s: %w", t.ID, err))
 	}
 	return errors.Join(errs...)
@@ -137,14 +144,20 @@ func (s *nodeSource) from(t nodeState, w io.Writer, off, n int64) error {
 	return err
 }
 
+// countingWriter counts what reached w, and keeps w's own error apart
+// from the source's.
 type countingWriter struct {
-	w io.Writer
-	n int64
+	w   io.Writer
+	n   int64
+	err error
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	k, err := c.w.Write(p)
 	c.n += int64(k)
+	if err != nil {
+		c.err = err
+	}
 	return k, err
 }
 
