@@ -22,6 +22,11 @@ const (
 	fetchTimeout   = 10 * time.Minute
 	holdersTimeout = 5 * time.Second
 	peerStall      = 15 * time.Second
+	// peerAnswer bounds a holder's answer to a fetch (the response frame,
+	// before any byte): a holder that died since the gateway last heard
+	// from it, still on a pooled connection, costs this and not the
+	// wire's 30 s before the next holder is tried.
+	peerAnswer = 3 * time.Second
 )
 
 // transfer is one peer fetch of a blob this node lacks, shared by every
@@ -156,13 +161,17 @@ func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size i
 		b   *wire.Body
 		err error
 	}
+	// The answers' frames must come within peerAnswer; the bytes after
+	// them are paced by peerStall per read.
+	actx, cancel := context.WithTimeout(ctx, peerAnswer)
 	obc := make(chan opened, 1)
 	go func() {
-		b, err := n.client.OutboardRange(ctx, target, t.id, 0, head)
+		b, err := n.client.OutboardRange(actx, target, t.id, 0, head)
 		obc <- opened{b, err}
 	}()
-	body, err := n.client.Get(ctx, target, t.id, 0, -1)
+	body, err := n.client.Get(actx, target, t.id, 0, -1)
 	o := <-obc
+	cancel()
 	if err == nil {
 		defer body.Close()
 	}
