@@ -2,12 +2,10 @@ package load
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -65,7 +63,7 @@ func measureAudit(ctx context.Context, s *suite) error {
 	if err != nil {
 		return err
 	}
-	wc, err := e.auditorClient()
+	wc, err := e.clientAs(identity.RoleAuditor) // nodes answer an auditor's challenges
 	if err != nil {
 		return err
 	}
@@ -218,29 +216,6 @@ func (e *dstorEnv) auditPairs(ctx context.Context) ([]auditPair, error) {
 		}
 	}
 	return pairs, nil
-}
-
-// auditorClient returns a dstor/1 client with a fresh auditor identity
-// that the cluster's CA issues (as wireClient does a gateway's): nodes
-// answer its challenges.
-func (e *dstorEnv) auditorClient() (*wire.Client, error) {
-	ca, err := identity.LoadOrCreateCA(filepath.Join(e.dir, "gateway", "ca"))
-	if err != nil {
-		return nil, err
-	}
-	pub, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	certPEM, err := ca.Issue(pub, identity.RoleAuditor, []string{"127.0.0.1"})
-	if err != nil {
-		return nil, err
-	}
-	cert, err := identity.KeyPair(certPEM, key)
-	if err != nil {
-		return nil, err
-	}
-	return wire.NewClient(cert, ca.Pool()), nil
 }
 
 // nodePids are the process ids of the cluster's nodes.

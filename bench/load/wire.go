@@ -2,8 +2,6 @@ package load
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -20,24 +18,12 @@ func (e *dstorEnv) wireClient() (*wire.Client, error) {
 	if e.wire != nil {
 		return e.wire, nil
 	}
-	ca, err := identity.LoadOrCreateCA(filepath.Join(e.dir, "gateway", "ca"))
+	c, err := e.clientAs(identity.RoleGateway)
 	if err != nil {
 		return nil, err
 	}
-	pub, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	certPEM, err := ca.Issue(pub, identity.RoleGateway, []string{"127.0.0.1"})
-	if err != nil {
-		return nil, err
-	}
-	cert, err := identity.KeyPair(certPEM, key)
-	if err != nil {
-		return nil, err
-	}
-	e.wire = wire.NewClient(cert, ca.Pool())
-	return e.wire, nil
+	e.wire = c
+	return c, nil
 }
 
 // target is how the wire client reaches the node with id at nodeURL.
@@ -118,4 +104,18 @@ func (e *dstorEnv) cacheObserver(id, nodeURL string) func(ctx context.Context) f
 			return fmt.Sprintf("node cache %d hits, %d misses", hits, misses)
 		}
 	}
+}
+
+// clientAs returns a dstor/1 client with a fresh identity of role that
+// the cluster's CA issues.
+func (e *dstorEnv) clientAs(role identity.Role) (*wire.Client, error) {
+	ca, err := identity.LoadOrCreateCA(filepath.Join(e.dir, "gateway", "ca"))
+	if err != nil {
+		return nil, err
+	}
+	cert, _, err := ca.NewIdentity(role, []string{"127.0.0.1"})
+	if err != nil {
+		return nil, err
+	}
+	return wire.NewClient(cert, ca.Pool()), nil
 }

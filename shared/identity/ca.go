@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -204,6 +205,23 @@ func (ca *CA) Issue(pub ed25519.PublicKey, role Role, hosts []string) (certPEM [
 		return nil, fmt.Errorf("identity: issue: %w", err)
 	}
 	return encodeCertPEM(der), nil
+}
+
+// NewIdentity makes a fresh ed25519 key and issues it a certificate with
+// role and hosts (see Issue): an identity for a tool or test that speaks
+// dstor/1 as that role without enrolling. It returns the key pair and its
+// id.
+func (ca *CA) NewIdentity(role Role, hosts []string) (tls.Certificate, string, error) {
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	certPEM, err := ca.Issue(pub, role, hosts)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	cert, err := KeyPair(certPEM, key)
+	return cert, ID(pub), err
 }
 
 // Pool returns a new cert pool holding the CA certificate.

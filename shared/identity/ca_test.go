@@ -326,3 +326,28 @@ func containsCA(pool *x509.CertPool, ca *CA) bool {
 	_, err := ca.Cert.Verify(x509.VerifyOptions{Roots: pool})
 	return err == nil
 }
+
+func TestNewIdentity(t *testing.T) {
+	ca := newTestCA(t)
+	cert, id, err := ca.NewIdentity(RoleAuditor, []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: ca.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Fatalf("not issued by the CA: %v", err)
+	}
+	peer, err := PeerOf(leaf)
+	if err != nil || peer != (Peer{Role: RoleAuditor, ID: id}) {
+		t.Fatalf("PeerOf = %+v, %v; want auditor %s", peer, err, id)
+	}
+	if pub := cert.PrivateKey.(ed25519.PrivateKey).Public().(ed25519.PublicKey); ID(pub) != id {
+		t.Fatalf("id %s is not the key's %s", id, ID(pub))
+	}
+	if _, other, _ := ca.NewIdentity(RoleAuditor, nil); other == id {
+		t.Fatal("two identities share an id")
+	}
+}

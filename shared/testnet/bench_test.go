@@ -1,8 +1,6 @@
 package testnet
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/tls"
 	"io"
 	"net"
@@ -36,15 +34,7 @@ func BenchmarkBareRead4KiB(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pub, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	certPEM, err := ca.Issue(pub, identity.RoleNode, []string{"127.0.0.1"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	cert, err := identity.KeyPair(certPEM, key)
+	cert, _, err := ca.NewIdentity(identity.RoleNode, []string{"127.0.0.1"})
 	if err != nil {
 		b.Fatal(err)
 	}

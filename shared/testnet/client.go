@@ -2,8 +2,6 @@ package testnet
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -69,15 +67,7 @@ func (n *Net) WireClientAs(t testing.TB, role identity.Role) *wire.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM, err := ca.Issue(pub, role, []string{"127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := identity.KeyPair(certPEM, key)
+	cert, _, err := ca.NewIdentity(role, []string{"127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package testnet
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -42,15 +41,7 @@ func (n *Net) startFakeNode(t *testing.T, reg registry.Registry, region string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM, err := ca.Issue(pub, identity.RoleNode, []string{"127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := identity.KeyPair(certPEM, key)
+	cert, id, err := ca.NewIdentity(identity.RoleNode, []string{"127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +56,7 @@ func (n *Net) startFakeNode(t *testing.T, reg registry.Registry, region string, 
 		t.Fatal(err)
 	}
 	f := &fakeNode{
-		ID:     identity.ID(pub),
+		ID:     id,
 		URL:    "https://" + udp.LocalAddr().String(),
 		Region: region,
 		Client: wire.NewClient(cert, ca.Pool()),
@@ -102,7 +93,7 @@ func (n *Net) startFakeNode(t *testing.T, reg registry.Registry, region string, 
 		udp.Close()
 		wg.Wait()
 	})
-	if err := reg.UpsertNode(context.Background(), registry.Node{ID: f.ID, Region: region, URL: f.URL, PublicKey: pub}); err != nil {
+	if err := reg.UpsertNode(context.Background(), registry.Node{ID: f.ID, Region: region, URL: f.URL, PublicKey: cert.PrivateKey.(ed25519.PrivateKey).Public().(ed25519.PublicKey)}); err != nil {
 		t.Fatal(err)
 	}
 	return f
