@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"dstor/noded/node"
+	"dstor/shared/enroll"
 	"dstor/shared/heapfloor"
 )
 
@@ -34,11 +34,10 @@ func main() {
 	debug := flag.Bool("debug", false, "debug logging")
 	flag.Parse()
 	if tokenFile != "" {
-		b, err := os.ReadFile(tokenFile)
-		if err != nil {
+		var err error
+		if cfg.EnrollToken, err = enroll.ReadToken(tokenFile); err != nil {
 			fatal(err)
 		}
-		cfg.EnrollToken = strings.TrimSpace(string(b))
 	}
 	level := slog.LevelInfo
 	if *debug {

@@ -76,7 +76,7 @@ func run(log *slog.Logger, dir, listen, advertise, region, gateway, caFile, toke
 	if err != nil {
 		return err
 	}
-	token, err := os.ReadFile(tokenFile)
+	token, err := enroll.ReadToken(tokenFile)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func run(log *slog.Logger, dir, listen, advertise, region, gateway, caFile, toke
 		Pool: pool,
 		Key:  key,
 		Body: api.EnrollRequest{
-			Token:     strings.TrimSpace(string(token)),
+			Token:     token,
 			PublicKey: key.Public().(ed25519.PublicKey),
 			Region:    region,
 			URL:       "https://" + net.JoinHostPort(host, strconv.Itoa(srv.Port())),

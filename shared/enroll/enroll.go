@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"dstor/shared/api"
@@ -35,6 +37,17 @@ type Request struct {
 	Body any
 	// Log receives a line per retry.
 	Log *slog.Logger
+}
+
+// ReadToken reads the network's enrollment token from path (as the
+// gateway writes it, or an operator copies it), without surrounding
+// white space.
+func ReadToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("enroll: token: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // Do enrolls, retrying with backoff while the gateway cannot be reached

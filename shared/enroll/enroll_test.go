@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -106,4 +108,17 @@ func TestDo(t *testing.T) {
 			t.Fatal("Do succeeded against a gateway that never issues")
 		}
 	})
+}
+
+func TestReadToken(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "enroll-token")
+	if err := os.WriteFile(path, []byte("  s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadToken(path); err != nil || got != "s3cret" {
+		t.Fatalf("ReadToken = %q, %v; want s3cret", got, err)
+	}
+	if _, err := ReadToken(path + ".missing"); err == nil {
+		t.Fatal("ReadToken of a missing file succeeded")
+	}
 }
