@@ -1,7 +1,6 @@
 package node
 
 import (
-	"slices"
 	"sync"
 
 	"dstor/shared/cid"
@@ -54,13 +53,7 @@ func (e *egress) take() wire.ServedReport {
 	for id, k := range blobs {
 		r.Blobs = append(r.Blobs, wire.BlobBytes{CID: id, Bytes: k})
 	}
-	slices.SortFunc(r.Blobs, func(a, b wire.BlobBytes) int { return compareCID(a.CID, b.CID) })
 	return r
-}
-
-func compareCID(a, b cid.CID) int {
-	da, db := a.Digest(), b.Digest()
-	return slices.Compare(da[:], db[:])
 }
 
 // countServed counts k bytes of blob id sent to a reader.

@@ -121,7 +121,7 @@ func (p *Postgres) CollectGarbage(ctx context.Context, before time.Time, limit i
 			if _, err := tx.Exec(ctx, garbageTriedSQL, cid, now); err != nil {
 				return err
 			}
-			out = append(out, Garbage{CID: cid, UnpinnedAt: fromNanos(at), Holders: holders})
+			out = append(out, Garbage{CID: cid, Holders: holders})
 		}
 		return nil
 	})

@@ -132,11 +132,9 @@ const (
 	// row, so that RecordPin, Unpin and CollectGarbage of one CID run one
 	// after the other.
 	revivePinSQL = `UPDATE contents SET unpinned_at = 0, gc_at = 0 WHERE cid = $1`
-	// unpinnedAtSQL reads CID $1's unpinned_at.
-	unpinnedAtSQL = `SELECT unpinned_at FROM contents WHERE cid = $1`
-	// lockContentSQL also locks the row (PostgreSQL; SQLite writes are
-	// serial anyway).
-	lockContentSQL = unpinnedAtSQL + ` FOR UPDATE`
+	// lockContentSQL reads CID $1's unpinned_at and locks its row
+	// (PostgreSQL; SQLite writes are serial anyway).
+	lockContentSQL = `SELECT unpinned_at FROM contents WHERE cid = $1 FOR UPDATE`
 	// garbageSQL lists CIDs unpinned before $1, at most $2, those handed
 	// out longest ago first.
 	garbageSQL = `SELECT cid FROM contents WHERE unpinned_at <> 0 AND unpinned_at < $1

@@ -81,10 +81,7 @@ func (s *SQLite) CollectGarbage(ctx context.Context, before time.Time, limit int
 			return err
 		}
 		for _, cid := range cids {
-			var at, pins int64
-			if err := tx.QueryRowContext(ctx, unpinnedAtSQL, cid).Scan(&at); err != nil {
-				return err
-			}
+			var pins int64
 			if err := tx.QueryRowContext(ctx, pinnedSQL, cid).Scan(&pins); err != nil {
 				return err
 			}
@@ -94,7 +91,7 @@ func (s *SQLite) CollectGarbage(ctx context.Context, before time.Time, limit int
 				}
 				continue
 			}
-			g := Garbage{CID: cid, UnpinnedAt: fromNanos(at)}
+			g := Garbage{CID: cid}
 			rows, err := tx.QueryContext(ctx, garbageHoldersSQL, cid)
 			if err != nil {
 				return err

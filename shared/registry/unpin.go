@@ -14,12 +14,8 @@ type AccountPin struct {
 // Garbage is a CID no account pins any more, and the holders still
 // listed with a copy of it.
 type Garbage struct {
-	CID string
-	// UnpinnedAt is when the last pin went: a copy committed (or
-	// received again) after it is not garbage, whatever the registry
-	// says by the time a node hears of it.
-	UnpinnedAt time.Time
-	Holders    []Holder // NodeID, Region and URL set
+	CID     string
+	Holders []Holder // NodeID, Region and URL set
 }
 
 // garbageLimit is CollectGarbage's limit: limit if positive, else 100.
