@@ -24,11 +24,14 @@ const BareServerCommand = "bare-http3-server"
 
 // ServeBare is the baseline server, run as its own process like dStor's
 // node and Caddy: a quic-go http3.Server with quic-go's default QUIC
-// configuration, on a socket with udpBufferSize buffers, whose handler answers GET /small and GET /big with bytes
-// held in memory. It serves until SIGTERM or SIGINT.
+// configuration, on a socket with udpBufferSize buffers, whose handler
+// answers GET /small and GET /big with bytes held in memory; and, on a
+// second socket, Q1's bare stream server (q1Serve). It serves until
+// SIGTERM or SIGINT.
 func ServeBare(args []string) error {
 	fs := flag.NewFlagSet(BareServerCommand, flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:0", "UDP host:port")
+	q1Addr := fs.String("q1-listen", "127.0.0.1:0", "UDP host:port of the Q1 stream server")
 	certFile := fs.String("cert", "", "certificate PEM")
 	keyFile := fs.String("key", "", "key PEM")
 	small := fs.Int("small", 4<<10, "size of /small")
@@ -40,15 +43,16 @@ func ServeBare(args []string) error {
 	if err != nil {
 		return err
 	}
-	addr, err := net.ResolveUDPAddr("udp", *listen)
+	udp, err := listenUDPAt(*listen)
 	if err != nil {
 		return err
 	}
-	udp, err := net.ListenUDP("udp", addr)
+	q1udp, err := listenUDPAt(*q1Addr)
 	if err != nil {
 		return err
 	}
-	if err := setUDPBuffers(udp); err != nil {
+	q1, err := q1Listen(q1udp, cert)
+	if err != nil {
 		return err
 	}
 	srv := &http3.Server{
@@ -60,12 +64,31 @@ func ServeBare(args []string) error {
 	go func() {
 		<-ctx.Done()
 		srv.Close()
+		q1.Close()
 	}()
+	go q1Serve(ctx, q1)
 	err = srv.Serve(udp)
 	if ctx.Err() != nil {
 		return nil
 	}
 	return err
+}
+
+// listenUDPAt listens on the UDP host:port addr with udpBufferSize buffers.
+func listenUDPAt(addr string) (*net.UDPConn, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	udp, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return nil, err
+	}
+	if err := setUDPBuffers(udp); err != nil {
+		udp.Close()
+		return nil, err
+	}
+	return udp, nil
 }
 
 func bareHandler(small, big []byte) http.Handler {
@@ -85,10 +108,11 @@ func bareHandler(small, big []byte) http.Handler {
 
 // bareServer is ServeBare running as a child process.
 type bareServer struct {
-	proc *process
-	url  string
-	port int
-	cert *throwaway
+	proc   *process
+	url    string
+	port   int
+	q1Addr *net.UDPAddr // of its Q1 stream server
+	cert   *throwaway
 }
 
 func startBare(ctx context.Context, s *suite) (*bareServer, error) {
@@ -112,14 +136,19 @@ func startBare(ctx context.Context, s *suite) (*bareServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	q1Port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmd := exec.Command(self, BareServerCommand, "-listen", addr, "-cert", certFile, "-key", keyFile,
+	q1Addr := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: q1Port}
+	cmd := exec.Command(self, BareServerCommand, "-listen", addr, "-q1-listen", q1Addr.String(), "-cert", certFile, "-key", keyFile,
 		"-small", strconv.Itoa(s.cfg.SmallSize), "-big", strconv.FormatInt(s.cfg.BigSize, 10))
 	p, err := startProcess("bare http3 server", filepath.Join(dir, "server.log"), cmd)
 	if err != nil {
 		return nil, err
 	}
-	b := &bareServer{proc: p, url: "https://" + addr, port: port, cert: cert}
+	b := &bareServer{proc: p, url: "https://" + addr, port: port, q1Addr: q1Addr, cert: cert}
 	cl, err := newClient(cert.pool, 1)
 	if err != nil {
 		p.stop()
@@ -136,18 +165,26 @@ func startBare(ctx context.Context, s *suite) (*bareServer, error) {
 	return b, nil
 }
 
-// measureBare is the bare http3 baseline: the small body's request rate
-// and latency under Concurrency clients, and the large body's throughput.
-func measureBare(ctx context.Context, s *suite) error {
+// bareServer returns the bare server process, started on first use.
+func (s *suite) bareServer(ctx context.Context) (*bareServer, error) {
 	if s.bare == nil {
 		b, err := startBare(ctx, s)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		s.bare = b
 		s.setup("bare http3 server: " + serverUDPBuffers(b.port) + " UDP buffers")
 	}
-	b := s.bare
+	return s.bare, nil
+}
+
+// measureBare is the bare http3 baseline: the small body's request rate
+// and latency under Concurrency clients, and the large body's throughput.
+func measureBare(ctx context.Context, s *suite) error {
+	b, err := s.bareServer(ctx)
+	if err != nil {
+		return err
+	}
 	return s.serverFigures(ctx, serverUnderTest{
 		name: "bare http3", pool: b.cert.pool, pid: b.proc.pid(),
 		small: b.url + "/small", big: b.url + "/big",

@@ -27,15 +27,15 @@ type measurement struct {
 // measurements lists the suite in the order it runs.
 func measurements() []measurement {
 	return []measurement{
-		{"q1", "bare quic-go stream on loopback, in process", measureQ1, true},
+		{"q1", "bare quic-go stream on loopback, between processes and in one", measureQ1, true},
 		{"bare", "bare quic-go http3 handler: small-body rate and latency, large-body throughput", measureBare, true},
 		{"caddy", "Caddy file_server over HTTP/3: the same figures", measureCaddy, true},
 		{"cached4k", "dStor node, small blob from its cache: rate and latency", measureCachedSmall, true},
 		{"cached256", "dStor node, large blob from its cache: throughput and TTFB", measureCachedBig, true},
+		{"cold", "dStor node, large blob from disk, page cache dropped", measureCold, true},
 		// Issue 4 (redirect.go, ingest.go); each measures its own baselines.
 		{"redirect", "dStor gateway's 307 redirects vs a bare http3 fixed 307: rate and latency", measureRedirect, true},
 		{"ingest", "dStor gateway ingest of a large blob (W copies) vs Q1, copies sent, BLAKE3 share", measureIngest, true},
-		{"cold", "dStor node, large blob from disk, page cache dropped", measureCold, false},
 		{"peerfetch", "dStor node without the blob: end to end, TTFB, fetches under concurrent readers", measurePeerFetch, false},
 		{"rss", "dStor node's peak RSS while serving concurrent large reads", measureRSS, false},
 		{"writes", "small durable writes: through the gateway and on one node", measureWrites, false},

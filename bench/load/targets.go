@@ -2,7 +2,8 @@ package load
 
 // Figure keys. The baselines come first, then dStor's figures.
 const (
-	keyQ1 = "q1"
+	keyQ1          = "q1"
+	keyQ1InProcess = "q1.inprocess"
 
 	keyBareSmallRPS = "bare.small.rps"
 	keyBareSmallP50 = "bare.small.p50"
@@ -65,6 +66,7 @@ func Targets(cfg Config) []Check {
 	rssBound := float64(cfg.CacheBytes+256<<20) / (1 << 20)
 	return []Check{
 		{Key: keyBareBig, Against: keyQ1},
+		{Key: keyQ1, Against: keyQ1InProcess},
 		{Key: keyCaddySmallRPS, Against: keyBareSmallRPS},
 		{Key: keyCaddyBig, Against: keyBareBig},
 
@@ -78,8 +80,11 @@ func Targets(cfg Config) []Check {
 		{Key: keyCachedBigTTFB, Against: keyBareBigTTFB},
 
 		{Key: keyCold, Against: keyQ1, Op: ">=", Target: 0.8},
+		{Key: keyCold, Against: keyQ1InProcess},
+		{Key: keyCold, Against: keyBareBig},
 
 		{Key: keyFetch, Against: keyQ1, Op: ">=", Target: 0.45},
+		{Key: keyFetch, Against: keyQ1InProcess},
 		{Key: keyFetchTTFB, Against: keyCachedBigTTFB, Op: "<=", Target: 3},
 		{Key: keyFetchCount, Op: "==", Target: 1},
 
@@ -97,6 +102,7 @@ func Targets(cfg Config) []Check {
 		{Key: keyRedirectManyP50, Against: keyBareRedirectP50},
 		{Key: keyRedirectManyP99, Against: keyBareRedirectP99},
 		{Key: keyIngest, Against: keyQ1, Op: ">=", Target: 0.8 / (ingestWrites + 1)},
+		{Key: keyIngest, Against: keyQ1InProcess},
 		{Key: keyIngestCopies, Op: "<=", Target: ingestWrites + 1},
 		{Key: keyIngestHash, Op: "<", Target: 10},
 
