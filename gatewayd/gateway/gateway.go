@@ -14,6 +14,7 @@ import (
 
 	"dstor/gatewayd/gateway/locate"
 	"dstor/shared/choose"
+	"dstor/shared/httpblob"
 	"dstor/shared/identity"
 	"dstor/shared/registry"
 	"dstor/shared/serve"
@@ -36,6 +37,10 @@ type Gateway struct {
 	viewMu  sync.Mutex                  // serializes rebuilds
 	pins    *pinCache
 	metrics *metrics
+	// date is the Date header of redirects, formatted once a second: left
+	// to quic-go, every response formats its own, which also grows each
+	// request's goroutine stack.
+	date    httpblob.DateCache
 	pullSem chan struct{} // bounds pull orders in flight
 
 	srv    serve.Server
@@ -84,6 +89,7 @@ func New(cfg Config) (*Gateway, error) {
 		pullSem: make(chan struct{}, cfg.PullConcurrency),
 		ready:   make(chan struct{}),
 	}
+	g.pins.spawn = g.background
 	if err := g.bootstrap(context.Background()); err != nil {
 		reg.Close()
 		loc.Close()

@@ -50,6 +50,7 @@ func (g *Gateway) handleRead(w http.ResponseWriter, r *http.Request) {
 	h["X-Dstor-Score"] = []string{strconv.FormatFloat(c.Score, 'f', 4, 64)}
 	h["X-Dstor-Client-Region"] = []string{region + ";" + how}
 	h["Cache-Control"] = noStore
+	g.date.Set(h)
 	w.WriteHeader(http.StatusTemporaryRedirect)
 }
 
