@@ -159,6 +159,14 @@ func (c *pinCache) forget(cid string) {
 	c.mu.Unlock()
 }
 
+// reload drops cid, as forget does, and reads it again in the background:
+// for a pin just written, whose first reads (a redirect, a node's holder
+// lookup) usually follow at once.
+func (c *pinCache) reload(reg registry.Registry, cid string) {
+	c.forget(cid)
+	c.refresh(reg, cid)
+}
+
 // pinLoad is a registry read of one pin in flight.
 type pinLoad struct {
 	changed bool // forget was called since it began

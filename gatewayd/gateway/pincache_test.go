@@ -136,6 +136,15 @@ func TestPinCache(t *testing.T) {
 	get()
 	reads(5)
 
+	// A pin this gateway just wrote is read again in the background, so
+	// the first read after it is a hit.
+	c.reload(reg, "cid-a")
+	refreshes.Wait()
+	reads(6)
+	advance(time.Second)
+	get()
+	reads(6)
+
 	// Unpinned (through another gateway): the refresh of the stale entry
 	// finds it gone and drops it; the next read is a miss.
 	if _, err := reg.Unpin(ctx, acct, "cid-a"); err != nil {
@@ -144,9 +153,9 @@ func TestPinCache(t *testing.T) {
 	advance(pinTTL)
 	get() // stale, served once more, and refreshed
 	refreshes.Wait()
-	reads(6)
+	reads(7)
 	if _, err := c.get(ctx, reg, "cid-a"); !errors.Is(err, registry.ErrNotFound) {
 		t.Fatalf("read of an unpinned CID = %v, want ErrNotFound", err)
 	}
-	reads(7)
+	reads(8)
 }

@@ -36,7 +36,7 @@ func (g *Gateway) planReplicas(ctx context.Context, id cid.CID, size int64, hold
 	if err := g.reg.SetPinStatus(ctx, id.String(), status); err != nil {
 		g.log.Warn("record pin status", "cid", id, "err", err)
 	}
-	g.pins.forget(id.String())
+	g.pins.reload(g.reg, id.String())
 	if len(pulls) > 0 {
 		ids := make([]string, len(pulls))
 		for i, n := range pulls {
