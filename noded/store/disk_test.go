@@ -242,3 +242,36 @@ func TestDiskNoInodes(t *testing.T) {
 		})
 	}
 }
+
+// TestDiskWriteback writes a blob of several writeback chunks in pieces
+// that do not line up with them: the writeout of each whole chunk is
+// started as it comes and waited for one chunk later, and the blob commits
+// and reads back whole.
+func TestDiskWriteback(t *testing.T) {
+	d, _ := openTestDisk(t)
+	data := blobOf(3*writebackChunk+12345, 10)
+	w, err := d.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dw := w.(*diskWriter)
+	for p := data; len(p) > 0; {
+		k := min(len(p), 777_777)
+		if _, err := w.Write(p[:k]); err != nil {
+			t.Fatal(err)
+		}
+		p = p[k:]
+		written := int64(len(data) - len(p))
+		if want := written / writebackChunk * writebackChunk; dw.started != want {
+			t.Fatalf("after %d bytes, writeout started up to %d, want %d", written, dw.started, want)
+		}
+		if want := max(0, dw.started-writebackChunk); dw.waited != want {
+			t.Fatalf("after %d bytes, writeout waited for up to %d, want %d", written, dw.waited, want)
+		}
+	}
+	c := cid.Sum(data)
+	if err := w.Commit(c, int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	checkBlob(t, d, c, data)
+}

@@ -35,7 +35,18 @@ type diskWriter struct {
 	err    error          // why the writer is done: errDone, or its failure
 	obTemp bool           // the outboard's temp file may exist
 	enc    *proof.Encoder // hashes the bytes as they come (nil: CreateVerified)
+	// started and waited are the ends of the bytes whose writeout to disk
+	// was started, and waited for, as they came (writeback).
+	started, waited int64
 }
+
+// writebackChunk is the unit of the writeout a blob's bytes start as they
+// are written: each time another chunk is in, its writeout starts, and the
+// writer waits for the chunk before it. Left to the commit's fsync, 1 GiB
+// written at once on three nodes took 0.8 s to flush after its last byte
+// (5 ms with this), and every large upload filled the page cache with dirty
+// pages.
+const writebackChunk = 8 << 20
 
 // errDiscarded is what ReadAt returns once the blob is aborted or failed.
 var errDiscarded = fmt.Errorf("store: blob was aborted or failed: %w", fs.ErrClosed)
@@ -91,7 +102,32 @@ func (w *diskWriter) Write(p []byte) (int, error) {
 	if err != nil {
 		return n, w.fail(noSpace(err))
 	}
+	if w.n.Load()-w.started >= writebackChunk {
+		if err := w.writeback(); err != nil {
+			return n, w.fail(err)
+		}
+	}
 	return n, nil
+}
+
+// writeback starts the writeout of the whole chunks written since the last
+// call and waits for those started before. A writeback error fails the
+// blob: it is not left for the commit's fsync, which may no longer see it.
+func (w *diskWriter) writeback() error {
+	end := w.n.Load() / writebackChunk * writebackChunk
+	fd := int(w.f.Fd())
+	if err := unix.SyncFileRange(fd, w.started, end-w.started, unix.SYNC_FILE_RANGE_WRITE); err != nil {
+		return fmt.Errorf("store: start writeout: %w", noSpace(err))
+	}
+	if w.started > w.waited {
+		const wait = unix.SYNC_FILE_RANGE_WAIT_BEFORE | unix.SYNC_FILE_RANGE_WRITE | unix.SYNC_FILE_RANGE_WAIT_AFTER
+		if err := unix.SyncFileRange(fd, w.waited, w.started-w.waited, wait); err != nil {
+			return fmt.Errorf("store: writeout: %w", noSpace(err))
+		}
+		w.waited = w.started
+	}
+	w.started = end
+	return nil
 }
 
 // Len is the number of bytes written so far.
