@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -110,6 +111,12 @@ func (w *diskWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// unsupported reports whether err says the filesystem does not do
+// sync_file_range, rather than that the writeout failed.
+func unsupported(err error) bool {
+	return errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ESPIPE)
+}
+
 // writeback starts the writeout of the whole chunks written since the last
 // call and waits for those started before. A writeback error fails the
 // blob: it is not left for the commit's fsync, which may no longer see it.
@@ -117,6 +124,10 @@ func (w *diskWriter) writeback() error {
 	end := w.n.Load() / writebackChunk * writebackChunk
 	fd := int(w.f.Fd())
 	if err := unix.SyncFileRange(fd, w.started, end-w.started, unix.SYNC_FILE_RANGE_WRITE); err != nil {
+		if unsupported(err) {
+			w.started = math.MaxInt64 // this filesystem: the commit's fsync does it all
+			return nil
+		}
 		return fmt.Errorf("store: start writeout: %w", noSpace(err))
 	}
 	if w.started > w.waited {
