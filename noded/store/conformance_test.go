@@ -520,10 +520,11 @@ func testRemoveCommittedBefore(t *testing.T, open func(t *testing.T) Store) {
 	}
 	checkBlob(t, s, ca, a)
 	// A commit of a blob already stored counts: b committed again after
-	// mark is not garbage of mark. (File times come from a coarse clock:
-	// mark stands well clear of both commits.)
-	time.Sleep(50 * time.Millisecond)
-	mark := time.Now().Add(-20 * time.Millisecond)
+	// mark is not garbage of mark, however soon after it comes. (Commit
+	// times are the process's clock, not the filesystem's coarse one,
+	// which runs up to a tick behind: with that, b's second commit would
+	// look older than mark.)
+	mark := time.Now()
 	commit(t, s, b)
 	if removed, err := s.RemoveCommittedBefore(cb, mark); err != nil || removed {
 		t.Fatalf("RemoveCommittedBefore(b, before its second commit) = %v, %v; want kept", removed, err)

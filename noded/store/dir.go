@@ -92,12 +92,15 @@ func statTimeAt(dir *os.File, name string) (int64, time.Time, error) {
 	return st.Size, time.Unix(st.Mtim.Unix()), nil
 }
 
-// touchAt sets the modification time of name in dir to now.
+// touchAt sets the modification time of name in dir to now, read from the
+// process's clock: the kernel's own "now" (UTIME_NOW, or the time of the
+// last write) is the coarse clock, up to a tick (4 ms here) behind, and a
+// commit time is compared with times taken in Go (RemoveCommittedBefore).
 func touchAt(dir *os.File, name string) error {
 	if err := element("utimensat", dir, name); err != nil {
 		return err
 	}
-	ts := []unix.Timespec{{Nsec: unix.UTIME_OMIT}, {Nsec: unix.UTIME_NOW}}
+	ts := []unix.Timespec{{Nsec: unix.UTIME_OMIT}, unix.NsecToTimespec(time.Now().UnixNano())}
 	err := control(dir, func(dfd int) error {
 		return ignoringEINTR(func() error { return unix.UtimesNanoAt(dfd, name, ts, unix.AT_SYMLINK_NOFOLLOW) })
 	})

@@ -300,6 +300,11 @@ func (w *diskWriter) place(c cid.CID, ob []byte) error {
 		return w.fail(err)
 	}
 
+	// The commit time is the blob's modification time, set now rather
+	// than left at its last write's: RemoveCommittedBefore compares it.
+	if err := touchAt(w.tmp, w.name); err != nil {
+		return w.fail(err)
+	}
 	// The bytes, then the outboard, are durable before their names are.
 	if err := w.f.Sync(); err != nil {
 		return w.fail(fmt.Errorf("store: fsync: %w", noSpace(err)))
