@@ -74,23 +74,6 @@ func ServeBare(args []string) error {
 	return err
 }
 
-// listenUDPAt listens on the UDP host:port addr with udpBufferSize buffers.
-func listenUDPAt(addr string) (*net.UDPConn, error) {
-	ua, err := net.ResolveUDPAddr("udp", addr)
-	if err != nil {
-		return nil, err
-	}
-	udp, err := net.ListenUDP("udp", ua)
-	if err != nil {
-		return nil, err
-	}
-	if err := setUDPBuffers(udp); err != nil {
-		udp.Close()
-		return nil, err
-	}
-	return udp, nil
-}
-
 func bareHandler(small, big []byte) http.Handler {
 	serve := func(b []byte) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {

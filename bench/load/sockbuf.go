@@ -39,7 +39,16 @@ func setUDPBuffers(c *net.UDPConn) error {
 // listenUDP opens a loopback UDP socket on port (0: any) with
 // udpBufferSize buffers.
 func listenUDP(port int) (*net.UDPConn, error) {
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	return listenUDPAt(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+}
+
+// listenUDPAt listens on the UDP host:port addr with udpBufferSize buffers.
+func listenUDPAt(addr string) (*net.UDPConn, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := net.ListenUDP("udp", ua)
 	if err != nil {
 		return nil, err
 	}
