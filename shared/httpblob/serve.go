@@ -235,7 +235,7 @@ func (l *lazyWriter) Write(p []byte) (int, error) {
 }
 
 func (l *lazyWriter) flush() error {
-	if l.eager && !l.started {
+	if !l.started {
 		l.started = true
 		l.w.WriteHeader(l.status)
 	}

@@ -3,6 +3,7 @@ package httpblob
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -93,6 +94,25 @@ func TestServeSourceFailsShort(t *testing.T) {
 	sent, err := Serve(w, r, cid.Sum(data), int64(len(data)), &chunkSource{data: data, piece: 64 << 10, failAt: 80 << 10})
 	if !errors.Is(err, errSource) || sent != 0 || len(w.writes) != 0 {
 		t.Fatalf("sent %d bytes in %d writes, err %v; want nothing sent and the source's error", sent, len(w.writes), err)
+	}
+}
+
+// TestServeSourceRange: a range answered from a source is a 206 with its
+// Content-Range, a short one (held whole, then sent) as a long one.
+func TestServeSourceRange(t *testing.T) {
+	data := make([]byte, 1<<20)
+	rand.NewChaCha8([32]byte{2}).Read(data)
+	for _, rg := range [][2]int{{100, 199}, {5, 600 << 10}} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodGet, "/ipfs/x", nil)
+		r.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", rg[0], rg[1]))
+		if _, err := Serve(w, r, cid.Sum(data), int64(len(data)), &chunkSource{data: data, piece: 16 << 10}); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("bytes %d-%d/%d", rg[0], rg[1], len(data))
+		if w.Code != http.StatusPartialContent || w.Header().Get("Content-Range") != want || !bytes.Equal(w.Body.Bytes(), data[rg[0]:rg[1]+1]) {
+			t.Errorf("range %d-%d: status %d, Content-Range %q, %d bytes; want 206, %q and the range", rg[0], rg[1], w.Code, w.Header().Get("Content-Range"), w.Body.Len(), want)
+		}
 	}
 }
 
