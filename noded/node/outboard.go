@@ -8,15 +8,18 @@ import (
 	"dstor/shared/wire"
 )
 
-// outboardHead is how much of a blob's outboard tree a peer fetch asks for
-// first: the nodes its first few MiB need (the tree is in pre-order, 64
-// bytes per 16 KiB group), so the first bytes are not held up behind the
-// whole tree on the connection.
-const outboardHead = 8 << 10
+// outboardHead is how much of a blob's outboard tree a peer fetch asks
+// to lead the bytes: the path to the first group (64 bytes a level, 14
+// levels for 256 MiB) and the nodes of the groups after it (the tree is in
+// pre-order, 64 bytes per 16 KiB group). Kept small, because it shares the
+// sender's first burst of packets with the first bytes; the rest of the
+// tree comes on its own stream one round trip later.
+const outboardHead = 2 << 10
 
-// drained is an outboard being read into memory by its own goroutine, from
-// a peer's head answer and then the rest; ReadAt hands out what has
-// arrived, waiting for more as needed.
+// drained is an outboard being read into memory by its own goroutine: the
+// head came with the peer's answer to the fetch, the rest comes on a
+// stream of its own; ReadAt hands out what has arrived, waiting for more
+// as needed.
 type drained struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -30,20 +33,21 @@ type drained struct {
 // errStopped is what a drain stopped by its fetch reports.
 var errStopped = errors.New("outboard read stopped")
 
-// drain starts reading exactly size bytes into memory: what head holds,
-// then, if that is not all, what rest opens.
-func drain(size int64, head *wire.Body, rest func() (*wire.Body, error)) *drained {
-	d := &drained{buf: make([]byte, 0, size), cur: head}
+// drain starts reading the rest of a size-byte outboard into memory after
+// the head already in hand, from what rest opens.
+func drain(size int64, head []byte, rest func() (*wire.Body, error)) *drained {
+	d := &drained{buf: append(make([]byte, 0, size), head[:min(int64(len(head)), size)]...)}
 	d.cond = sync.NewCond(&d.mu)
+	if len(d.buf) == cap(d.buf) {
+		d.done = true
+		return d
+	}
 	go func() {
-		err := d.fill(head)
-		if err == nil && len(d.buf) < cap(d.buf) {
-			var b *wire.Body
-			if b, err = rest(); err == nil {
-				if err = d.use(b); err == nil {
-					err = d.fill(b)
-					b.Close()
-				}
+		b, err := rest()
+		if err == nil {
+			if err = d.use(b); err == nil {
+				err = d.fill(b)
+				b.Close()
 			}
 		}
 		if err == nil && len(d.buf) < cap(d.buf) {

@@ -12,18 +12,18 @@ import (
 const outboardPage = 64 << 10
 
 // pagedReader serves reads of the first size bytes of r from memory,
-// reading each page of it from r once, when first asked for. It is safe
-// for concurrent use.
+// reading each page of it from r once, when first asked for, into memory
+// allocated then (a read that touches the first groups of a large blob
+// pays for one page, not the whole tree). It is safe for concurrent use.
 type pagedReader struct {
-	r      io.ReaderAt
-	size   int64
-	mu     sync.Mutex
-	buf    []byte
-	loaded []bool
+	r     io.ReaderAt
+	size  int64
+	mu    sync.Mutex
+	pages [][]byte // nil until read
 }
 
 func newPagedReader(r io.ReaderAt, size int64) *pagedReader {
-	return &pagedReader{r: r, size: size, buf: make([]byte, size), loaded: make([]bool, (size+outboardPage-1)/outboardPage)}
+	return &pagedReader{r: r, size: size, pages: make([][]byte, (size+outboardPage-1)/outboardPage)}
 }
 
 func (p *pagedReader) ReadAt(b []byte, off int64) (int, error) {
@@ -33,21 +33,25 @@ func (p *pagedReader) ReadAt(b []byte, off int64) (int, error) {
 	end := min(off+int64(len(b)), p.size)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for pg := off / outboardPage; pg*outboardPage < end; pg++ {
-		if p.loaded[pg] {
-			continue
-		}
-		lo, hi := pg*outboardPage, min((pg+1)*outboardPage, p.size)
-		k, err := p.r.ReadAt(p.buf[lo:hi], lo)
-		if int64(k) < hi-lo {
-			if err == nil || err == io.EOF {
-				err = io.ErrUnexpectedEOF
+	k := 0
+	for pos := off; pos < end; {
+		pg := pos / outboardPage
+		if p.pages[pg] == nil {
+			lo, hi := pg*outboardPage, min((pg+1)*outboardPage, p.size)
+			page := make([]byte, hi-lo)
+			n, err := p.r.ReadAt(page, lo)
+			if int64(n) < hi-lo {
+				if err == nil || err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return 0, fmt.Errorf("read outboard page at %d: %w", lo, err)
 			}
-			return 0, fmt.Errorf("read outboard page at %d: %w", lo, err)
+			p.pages[pg] = page
 		}
-		p.loaded[pg] = true
+		c := copy(b[k:end-off], p.pages[pg][pos-pg*outboardPage:])
+		k += c
+		pos += int64(c)
 	}
-	k := copy(b, p.buf[off:end])
 	if k < len(b) {
 		return k, io.EOF
 	}

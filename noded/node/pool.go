@@ -14,7 +14,8 @@ import (
 // a long read sent out takes aheadBufs ahead buffers (aheadChunk bytes
 // each) to read and verify while the one before is being sent.
 type bufPools struct {
-	copyBufs, verifyBufs, aheadBufs sync.Pool
+	copyBufs, verifyBufs sync.Pool
+	aheadBufs            keptPool
 }
 
 const (
@@ -32,10 +33,35 @@ func newBufPools() bufPools {
 			b := make([]byte, 64*proof.GroupSize)
 			return &b
 		}},
-		aheadBufs: sync.Pool{New: func() any {
+		aheadBufs: keptPool{keep: make(chan *[]byte, 2*aheadBufs), pool: sync.Pool{New: func() any {
 			b := make([]byte, aheadChunk)
 			return &b
-		}},
+		}}},
+	}
+}
+
+// keptPool is a sync.Pool that also keeps a few buffers through garbage
+// collections, which empty a sync.Pool: a long read after a quiet spell
+// then does not start by allocating (and faulting in) its buffers.
+type keptPool struct {
+	keep chan *[]byte
+	pool sync.Pool
+}
+
+func (p *keptPool) Get() *[]byte {
+	select {
+	case b := <-p.keep:
+		return b
+	default:
+		return p.pool.Get().(*[]byte)
+	}
+}
+
+func (p *keptPool) Put(b *[]byte) {
+	select {
+	case p.keep <- b:
+	default:
+		p.pool.Put(b)
 	}
 }
 

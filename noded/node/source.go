@@ -92,7 +92,7 @@ func (n *Node) verifyAhead(v *proof.Verifier, data io.ReaderAt, off, length int6
 	var held [aheadBufs]*[]byte
 	bufs := make([][]byte, aheadBufs)
 	for i := range held {
-		held[i] = n.aheadBufs.Get().(*[]byte)
+		held[i] = n.aheadBufs.Get()
 		bufs[i] = *held[i]
 	}
 	err := v.RangeAhead(w, data, off, length, bufs)

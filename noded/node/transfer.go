@@ -134,11 +134,13 @@ func (n *Node) holders(ctx context.Context, t *transfer) (wire.HoldersResponse, 
 }
 
 // fetchFrom streams the blob from one holder into a new temp blob. The
-// bytes and the head of the outboard come on two streams opened at once,
-// so the first verified group is out one round trip after the request;
-// the rest of the outboard is asked for once the head is in, so its
-// megabyte does not share the connection with the first bytes. The
-// outboard is drained into memory as fast as it arrives, whatever the
+// answer leads with the head of the outboard and the chunk values of the
+// first group, so the first KiB is checked and out one round trip after
+// the request, without waiting for its whole group to cross the network
+// (a 16 KiB group does not fit the sender's first burst of packets, and
+// its pacer holds the rest back at least a millisecond). The rest of the
+// outboard is asked for once the head is in, on a stream of its own, so
+// its megabyte does not hold up the first bytes. The outboard is drained into memory as fast as it arrives, whatever the
 // verifier needs yet: unread, it would hold the connection's flow-control
 // credit and stall the bytes that verification waits for. Verified bytes
 // reach the temp blob (and the waiting readers) in batches that grow from
@@ -149,49 +151,44 @@ func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size i
 		return err
 	}
 	target := wire.Target{Addr: u.Host, Peer: identity.Peer{Role: identity.RoleNode, ID: h.ID}}
-	// The temp blob is made while the requests are out, not after.
-	w, err := n.store.CreateVerified()
-	if err != nil {
-		return err
-	}
-	t.swap(w)
 	want := proof.OutboardSize(size)
-	head := min(want, outboardHead)
-	type opened struct {
-		b   *wire.Body
+	// The temp blob is made while the request is out, not before.
+	type created struct {
+		w   store.Writer
 		err error
 	}
-	// The answers' frames must come within peerAnswer; the bytes after
-	// them are paced by peerStall per read.
-	actx, cancel := context.WithTimeout(ctx, peerAnswer)
-	obc := make(chan opened, 1)
+	wc := make(chan created, 1)
 	go func() {
-		b, err := n.client.OutboardRange(actx, target, t.id, 0, head)
-		obc <- opened{b, err}
+		w, err := n.store.CreateVerified()
+		wc <- created{w, err}
 	}()
-	body, err := n.client.Get(actx, target, t.id, 0, -1)
-	o := <-obc
+	// The answer's frame and the outboard's head must come within
+	// peerAnswer; the bytes after them are paced by peerStall per read.
+	actx, cancel := context.WithTimeout(ctx, peerAnswer)
+	body, lead, err := n.client.Fetch(actx, target, t.id, min(want, outboardHead))
 	cancel()
+	c := <-wc
 	if err == nil {
 		defer body.Close()
 	}
-	if o.err == nil {
-		defer o.b.Close()
+	if c.err == nil {
+		t.swap(c.w)
 	}
 	if err != nil {
 		return err
 	}
-	if o.err != nil {
-		return o.err
+	if c.err != nil {
+		return c.err
 	}
-	if body.Size != size || o.b.Size != size || o.b.Length != head {
-		return fmt.Errorf("%w: peer has a %d-byte blob with %d bytes of outboard head, want %d with %d", proof.ErrMismatch, body.Size, o.b.Length, size, head)
+	if body.Size != size || body.Length != size {
+		return fmt.Errorf("%w: peer has a %d-byte blob and sends %d bytes of it, want %d", proof.ErrMismatch, body.Size, body.Length, size)
 	}
-	tree := drain(want, o.b, func() (*wire.Body, error) {
-		rest, err := n.client.OutboardRange(ctx, target, t.id, head, 0)
-		if err == nil && (rest.Size != size || rest.Length != want-head) {
+	got := int64(len(lead.Outboard))
+	tree := drain(want, lead.Outboard, func() (*wire.Body, error) {
+		rest, err := n.client.OutboardRange(ctx, target, t.id, got, 0)
+		if err == nil && (rest.Size != size || rest.Length != want-got) {
 			rest.Close()
-			err = fmt.Errorf("%w: peer has a %d-byte blob with %d bytes of outboard after the head, want %d with %d", proof.ErrMismatch, rest.Size, rest.Length, size, want-head)
+			err = fmt.Errorf("%w: peer has a %d-byte blob with %d bytes of outboard after the head, want %d with %d", proof.ErrMismatch, rest.Size, rest.Length, size, want-got)
 		}
 		return rest, err
 	})
@@ -200,8 +197,13 @@ func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size i
 	if err != nil {
 		return err
 	}
-	bufp := n.aheadBufs.Get().(*[]byte)
-	err = v.Stream(&progress{t: t, w: w}, &stallReader{body}, *bufp)
+	bufp := n.aheadBufs.Get()
+	dst, src := &progress{t: t, w: c.w}, &stallReader{body}
+	if len(lead.Chunks) > 0 {
+		err = v.StreamChunked(dst, src, *bufp, lead.Chunks)
+	} else {
+		err = v.Stream(dst, src, *bufp)
+	}
 	n.aheadBufs.Put(bufp)
 	if err != nil {
 		return err
@@ -210,7 +212,7 @@ func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size i
 	if err != nil {
 		return err
 	}
-	return w.CommitVerified(t.id, ob)
+	return c.w.CommitVerified(t.id, ob)
 }
 
 // stallReader fails a read that waits longer than peerStall for bytes.

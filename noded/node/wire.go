@@ -153,7 +153,7 @@ func putErr(err error) error {
 // peer never receives a byte that fails verification here.
 func (n *Node) handleGet(req *wire.Request) error {
 	var gr wire.GetRequest
-	if err := req.Decode(&gr); err != nil || !gr.CID.Defined() {
+	if err := req.Decode(&gr); err != nil || !gr.CID.Defined() || gr.Outboard < 0 {
 		return wire.Errorf(wire.CodeBadRequest, "bad get request: %v", err)
 	}
 	b, err := n.store.Open(gr.CID)
@@ -169,19 +169,30 @@ func (n *Node) handleGet(req *wire.Request) error {
 		length = min(length, gr.Length)
 	}
 	// Check the outboard before promising anything.
-	if _, err := proof.NewVerifier(gr.CID.Digest(), b.Size, b.Outboard, b.OutboardSize); err != nil {
-		if errors.Is(err, proof.ErrMismatch) {
-			n.quarantine(gr.CID, err)
-			return wire.Errorf(wire.CodeNotFound, "blob failed verification here")
-		}
+	v, err := proof.NewVerifier(gr.CID.Digest(), b.Size, b.Outboard, b.OutboardSize)
+	var l lead
+	if err == nil && (gr.Outboard > 0 || gr.Chunks) {
+		bufp := n.copyBufs.Get().(*[]byte)
+		defer n.copyBufs.Put(bufp)
+		l, err = fetchLead(v, b, gr, length, *bufp)
+	}
+	if errors.Is(err, proof.ErrMismatch) {
+		n.quarantine(gr.CID, err)
+		return wire.Errorf(wire.CodeNotFound, "blob failed verification here")
+	} else if err != nil {
 		return err
 	}
-	out, err := req.Reply(wire.GetResponse{Size: b.Size, Length: length})
+	out, err := req.Reply(wire.GetResponse{Size: b.Size, Length: length, Outboard: l.outboard, Chunks: l.chunks})
 	if err != nil {
 		return err
 	}
+	if _, err := out.Write(l.bytes); err != nil {
+		return err
+	}
 	cw := &countedWriter{w: out, n: &n.served}
-	err = n.verify(gr.CID, b, b.Data, gr.Offset, length, cw)
+	if _, err = cw.Write(l.first); err == nil && length > int64(len(l.first)) {
+		err = n.verify(gr.CID, b, b.Data, gr.Offset+int64(len(l.first)), length-int64(len(l.first)), cw)
+	}
 	// A gateway's read is a reader's (?redirect=0), billed to the blob; a
 	// peer's (a fetch or a repair) is not.
 	billed := cid.CID{}
@@ -190,6 +201,41 @@ func (n *Node) handleGet(req *wire.Request) error {
 	}
 	n.egress.add(billed, cw.sent)
 	return err
+}
+
+// lead is what a fetch asks to come before its bytes, all in the answer's
+// first flight: the outboard's head and the first group's chunk values,
+// and then the first group itself, checked here, so the fetcher can check
+// and release its first KiB as soon as it arrives.
+type lead struct {
+	bytes            []byte // the outboard's head, then the chunk values
+	outboard, chunks int64  // how many bytes of each
+	first            []byte // the range's first bytes: its first group
+}
+
+// fetchLead reads a fetch's lead into buf (which must hold two groups or
+// more): up to outboardHead bytes of the outboard's head, then, when asked
+// and the range starts a blob longer than one group, that group's chunk
+// values and the range's bytes in it, checked with v.
+func fetchLead(v *proof.Verifier, b *store.Blob, gr wire.GetRequest, length int64, buf []byte) (lead, error) {
+	head := min(gr.Outboard, b.OutboardSize, outboardHead)
+	if _, err := b.Outboard.ReadAt(buf[:head], 0); err != nil {
+		return lead{}, fmt.Errorf("read outboard: %w", err)
+	}
+	l := lead{bytes: buf[:head], outboard: head}
+	if !gr.Chunks || gr.Offset != 0 || b.Size <= proof.GroupSize {
+		return l, nil
+	}
+	group := buf[len(buf)-proof.GroupSize:]
+	if _, err := b.Data.ReadAt(group, 0); err != nil {
+		return lead{}, fmt.Errorf("read first group: %w", err)
+	}
+	var err error
+	if l.bytes, err = v.FirstGroup(l.bytes, group); err != nil {
+		return lead{}, err
+	}
+	l.chunks, l.first = proof.ChunkCVsSize, group[:min(length, proof.GroupSize)]
+	return l, nil
 }
 
 // handleOutboard sends a blob's outboard tree, or a range of it.

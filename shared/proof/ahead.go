@@ -11,9 +11,9 @@ import (
 // RangeAhead is Range with reading and checking overlapped with writing:
 // a goroutine reads the groups covering [off, off+n) into bufs in turn
 // and verifies each fill whole, while dst receives the verified ones, one
-// Write per fill (the part inside the range). The first fill is a few
-// groups and fills double up to whole buffers, so the first byte does not
-// wait for a whole buffer to be read and hashed. So a slow dst (a
+// Write per fill (the part inside the range). The first fill is one group,
+// read in the caller's goroutine, and fills double up to whole buffers, so
+// the first byte does not wait for a whole buffer to be read and hashed. So a slow dst (a
 // network stream) does not wait for the disk or the hashing, nor they for
 // it. bufs needs at least two buffers of at least GroupSize bytes (whole
 // groups of each are used); RangeAhead uses them only until it returns.
@@ -41,6 +41,23 @@ func (v *Verifier) RangeAhead(dst io.Writer, data io.ReaderAt, off, n int64, buf
 		err  error
 	}
 	start, end := off/GroupSize*GroupSize, min((off+n+GroupSize-1)/GroupSize*GroupSize, v.size)
+	// The first group is read, checked and written by the caller before
+	// the reader starts, so the first byte waits for no hand-off between
+	// goroutines (each can cost a thread wake-up on an idle machine).
+	first := min(firstFill, end-start)
+	if err := readFull(data, bufs[0][:first], start); err != nil {
+		return err
+	}
+	if err := v.check(bufs[0][:first], start); err != nil {
+		return err
+	}
+	lo, hi := max(off, start)-start, min(off+n, start+first)-start
+	if _, err := dst.Write(bufs[0][lo:hi]); err != nil {
+		return err
+	}
+	if start += first; start >= end {
+		return nil
+	}
 	free := make(chan int, len(bufs))
 	for i := range bufs {
 		free <- i
@@ -49,10 +66,10 @@ func (v *Verifier) RangeAhead(dst io.Writer, data io.ReaderAt, off, n int64, buf
 	stop := make(chan struct{})
 	go func() {
 		defer close(ready)
-		// The first fill is a few groups, so the first bytes go out
-		// before a whole buffer is read and hashed; fills double from
-		// there up to whole buffers.
-		ramp := int64(firstFill)
+		// Fills double from twice the first up to whole buffers, so the
+		// bytes after the first group do not wait for a whole buffer to
+		// be read and hashed either.
+		ramp := 2 * firstFill
 		for pos := start; pos < end; {
 			var i int
 			select {
@@ -90,8 +107,9 @@ func (v *Verifier) RangeAhead(dst io.Writer, data io.ReaderAt, off, n int64, buf
 	return err
 }
 
-// firstFill is the size of RangeAhead's first read.
-const firstFill = 4 * GroupSize
+// firstFill is the size of RangeAhead's first read, the one its caller
+// makes.
+const firstFill int64 = GroupSize
 
 // check verifies that p holds the blob's bytes from pos, a group
 // boundary, to pos+len(p), a group boundary or the end of the blob.

@@ -111,8 +111,9 @@ func TestRangeAheadFlippedByte(t *testing.T) {
 			if tc.mismatch && out.Len() > 0 && tc.off+out.Len() > 5*GroupSize {
 				t.Fatalf("released %d bytes, reaching into the bad group", out.Len())
 			}
-			if tc.name == "whole" && out.Len() != 4*GroupSize {
-				t.Fatalf("released %d bytes, want the two buffer-fulls before the bad group's", out.Len())
+			// Fills of 1, 2, 2 groups, then the bad group's.
+			if tc.name == "whole" && out.Len() != 5*GroupSize {
+				t.Fatalf("released %d bytes, want the fills before the bad group's (5 groups)", out.Len())
 			}
 		})
 	}
@@ -162,8 +163,8 @@ func BenchmarkRangeAhead256MiB(b *testing.B) {
 	}
 }
 
-// TestRangeAheadFirstFill: the first bytes of a long range go out after a
-// few groups, not a whole buffer; later writes grow to whole buffers.
+// TestRangeAheadFirstFill: the first bytes of a long range go out after
+// one group, not a whole buffer; later writes grow to whole buffers.
 func TestRangeAheadFirstFill(t *testing.T) {
 	data := blob(4<<20, 9)
 	ob, root := encode(t, data)
@@ -175,8 +176,8 @@ func TestRangeAheadFirstFill(t *testing.T) {
 	if !bytes.Equal(w.Bytes(), data) {
 		t.Fatal("wrong bytes")
 	}
-	if w.sizes[0] != firstFill {
-		t.Errorf("first write of %d bytes, want %d", w.sizes[0], firstFill)
+	if w.sizes[0] != GroupSize || w.sizes[1] != 2*GroupSize {
+		t.Errorf("first writes of %d and %d bytes, want %d and %d", w.sizes[0], w.sizes[1], GroupSize, 2*GroupSize)
 	}
 	if most := slices.Max(w.sizes); most != 512<<10 {
 		t.Errorf("largest write of %d bytes, want a whole buffer (%d)", most, 512<<10)

@@ -18,6 +18,7 @@ import (
 	"dstor/shared/challenge"
 	"dstor/shared/cid"
 	"dstor/shared/identity"
+	"dstor/shared/proof"
 )
 
 // Target is a daemon to talk to: its QUIC address and the identity its
@@ -189,12 +190,19 @@ func (c *Client) failed(t Target, err error) error {
 // readHead reads the response frame within ResponseTimeout (or ctx's
 // deadline, if sooner), then leaves the stream with ctx's deadline.
 func readHead(ctx context.Context, s *quic.Stream, r *bufio.Reader, v any) error {
+	return awaitResponse(ctx, s, func() error { return readResponse(r, v) })
+}
+
+// awaitResponse runs read, which reads what the peer answers at once, with
+// the stream's deadline at ResponseTimeout (or ctx's deadline, if sooner),
+// then leaves the stream with ctx's deadline.
+func awaitResponse(ctx context.Context, s *quic.Stream, read func() error) error {
 	dl := time.Now().Add(ResponseTimeout)
 	if cd, ok := ctx.Deadline(); ok && cd.Before(dl) {
 		dl = cd
 	}
 	s.SetReadDeadline(dl)
-	err := readResponse(r, v)
+	err := read()
 	cd, _ := ctx.Deadline()
 	s.SetReadDeadline(cd)
 	return err
@@ -274,6 +282,45 @@ func (b *Body) Close() error {
 // Get reads length bytes at offset (length -1: to the end) of a blob.
 func (c *Client) Get(ctx context.Context, t Target, id cid.CID, offset, length int64) (*Body, error) {
 	return c.body(ctx, t, OpGet, GetRequest{CID: id, Offset: offset, Length: length})
+}
+
+// Lead is what a fetch's answer brings before the blob's bytes.
+type Lead struct {
+	Outboard []byte // the head of the outboard tree
+	Chunks   []byte // the first group's chunk values, or none
+}
+
+// Fetch reads a whole blob for a peer fetch: the answer brings up to head
+// bytes of the outboard's head and the first group's chunk values, read
+// whole into the Lead, before the bytes.
+func (c *Client) Fetch(ctx context.Context, t Target, id cid.CID, head int64) (*Body, Lead, error) {
+	s, r, err := c.open(ctx, t, OpGet, GetRequest{CID: id, Length: -1, Outboard: head, Chunks: true})
+	if err != nil {
+		return nil, Lead{}, err
+	}
+	s.Close()
+	var resp GetResponse
+	var lead Lead
+	err = awaitResponse(ctx, s, func() error {
+		if err := readResponse(r, &resp); err != nil {
+			return err
+		}
+		if resp.Outboard < 0 || resp.Outboard > head || resp.Chunks != 0 && resp.Chunks != proof.ChunkCVsSize {
+			return fmt.Errorf("dstor/1: answer leads with %d bytes of outboard and %d of chunk values, asked for at most %d and %d", resp.Outboard, resp.Chunks, head, proof.ChunkCVsSize)
+		}
+		b := make([]byte, resp.Outboard+resp.Chunks)
+		_, err := io.ReadFull(r, b)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		lead = Lead{Outboard: b[:resp.Outboard], Chunks: b[resp.Outboard:]}
+		return err
+	})
+	if err != nil {
+		s.CancelRead(0)
+		return nil, Lead{}, c.failed(t, err)
+	}
+	return &Body{Size: resp.Size, Length: resp.Length, r: &exactReader{r: r, left: resp.Length}, s: s}, lead, nil
 }
 
 // Outboard reads a blob's Bao outboard tree.

@@ -81,17 +81,30 @@ type PutResponse struct {
 }
 
 // GetRequest asks for Length bytes at Offset; Length -1 means to the end.
+// A peer fetch asks for more to come first, so one answer brings what
+// verifying its first bytes needs: Outboard, when above zero, asks for up
+// to that many bytes from the start of the blob's outboard tree; Chunks,
+// for a range from offset 0 of a blob longer than one group, asks for the
+// chaining values of the first group's chunks (proof.ChunkCVs), so the
+// fetch can release that group a chunk at a time.
 type GetRequest struct {
-	CID    cid.CID `json:"cid"`
-	Offset int64   `json:"offset"`
-	Length int64   `json:"length"`
+	CID      cid.CID `json:"cid"`
+	Offset   int64   `json:"offset"`
+	Length   int64   `json:"length"`
+	Outboard int64   `json:"outboard,omitempty"`
+	Chunks   bool    `json:"chunks,omitempty"`
 }
 
 // GetResponse precedes the range's bytes: Size is the whole blob's length,
-// Length the number of bytes that follow.
+// Length the number of bytes of the range. Before them come Outboard bytes
+// of the outboard's head and then Chunks bytes of chunk values, when the
+// request asked for them (Outboard is fewer than asked when the tree is
+// smaller; Chunks is 0 or proof.ChunkCVsSize).
 type GetResponse struct {
-	Size   int64 `json:"size"`
-	Length int64 `json:"length"`
+	Size     int64 `json:"size"`
+	Length   int64 `json:"length"`
+	Outboard int64 `json:"outboard,omitempty"`
+	Chunks   int64 `json:"chunks,omitempty"`
 }
 
 // BlobRequest names one blob (OpHas, OpHolders; OpOutboard takes it too).
