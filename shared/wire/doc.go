@@ -7,11 +7,14 @@
 // and a length-prefixed JSON header, then an op-specific body, and closes
 // its side. Blob bytes never travel inside JSON: a put streams them as
 // length-prefixed chunks ending in an empty chunk and a trailer frame, and a
-// get streams them raw until the end of the stream.
+// get streams them raw until the end of the stream. A peer fetch's get
+// asks for a lead before the bytes: the head of the outboard tree and the
+// first group's chunk values, whose lengths its response header gives.
 //
 //	request   = op:u8 hlen:uvarint header:JSON body
 //	response  = status:u8 hlen:uvarint header:JSON body
 //	put body  = { n:uvarint bytes[n] } 0:uvarint hlen:uvarint trailer:JSON
+//	get body  = outboard[Outboard] chunks[Chunks] bytes[Length]
 package wire
 
 // ALPN is the TLS application protocol of this wire protocol.
