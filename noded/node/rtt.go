@@ -25,6 +25,7 @@ type rttSample struct {
 	rtt    time.Duration
 	at     time.Time
 	region string
+	url    string // where the peer serves
 }
 
 func (t *rttTable) get(id string) (time.Duration, bool) {
@@ -34,20 +35,41 @@ func (t *rttTable) get(id string) (time.Duration, bool) {
 	return s.rtt, ok && time.Since(s.at) < rttTTL
 }
 
-func (t *rttTable) put(id string, rtt time.Duration) {
-	t.putRegion(id, "", rtt)
-}
-
-func (t *rttTable) putRegion(id, region string, rtt time.Duration) {
+// put records a measurement to peer p (its region kept from before when
+// p does not say).
+func (t *rttTable) put(p wire.Holder, rtt time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
 		t.m = make(map[string]rttSample)
 	}
+	region := p.Region
 	if region == "" {
-		region = t.m[id].region
+		region = t.m[p.ID].region
 	}
-	t.m[id] = rttSample{rtt, time.Now(), region}
+	t.m[p.ID] = rttSample{rtt, time.Now(), region, p.URL}
+}
+
+// nearest returns up to k peers with fresh measurements, nearest first.
+func (t *rttTable) nearest(k int) []wire.Holder {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	type near struct {
+		h   wire.Holder
+		rtt time.Duration
+	}
+	var all []near
+	for id, s := range t.m {
+		if s.url != "" && time.Since(s.at) < rttTTL {
+			all = append(all, near{wire.Holder{ID: id, Region: s.region, URL: s.url, Up: true}, s.rtt})
+		}
+	}
+	slices.SortFunc(all, func(a, b near) int { return cmp.Or(cmp.Compare(a.rtt, b.rtt), cmp.Compare(a.h.ID, b.h.ID)) })
+	out := make([]wire.Holder, 0, min(k, len(all)))
+	for _, a := range all[:min(k, len(all))] {
+		out = append(out, a.h)
+	}
+	return out
 }
 
 // start marks id as being probed; false if a probe already runs.
@@ -112,7 +134,7 @@ func (n *Node) probePeers(peers []wire.Holder) {
 			if est, ok := n.client.RTT(t); ok && est.Smoothed > 0 {
 				rtt = est.Smoothed
 			}
-			n.rtts.putRegion(p.ID, p.Region, rtt)
+			n.rtts.put(p, rtt)
 		})
 	}
 }
@@ -154,7 +176,7 @@ func (n *Node) orderHolders(ctx context.Context, hs []wire.Holder) []wire.Holder
 				if est, ok := n.client.RTT(t); ok && est.Smoothed > 0 {
 					rtt = est.Smoothed
 				}
-				n.rtts.put(h.ID, rtt)
+				n.rtts.put(h, rtt)
 			}
 			answered <- err == nil
 		}()

@@ -1,11 +1,12 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -88,32 +89,167 @@ func (n *Node) transferFrom(id cid.CID, size int64, holders []wire.Holder) (*tra
 
 // fetch asks the gateway for holders, orders them by this node's RTT to
 // each, and tries them in turn until one sends a blob that verifies.
+// Beside the gateway it asks its nearest measured peer for the blob at
+// once: one that has it and answers first saves the lookup's round trip
+// (a peer near the reader, which fetched a popular blob before, is often
+// nearer than the gateway), and serves the blob with no gateway in reach.
+// The size such a peer gives is checked only as its groups verify: one
+// that lies about it can cut a response short, never pass a bad byte, and
+// is reported.
 func (n *Node) fetch(ctx context.Context, t *transfer) error {
-	hr, err := n.holders(ctx, t)
-	if err != nil {
-		return err
+	temp := n.tempBlobs()
+	defer temp.close()
+	var guesses *guesses
+	if t.holders == nil {
+		guesses = n.askNeighbours(ctx, t.id)
+		defer guesses.close()
 	}
-	t.setSize(hr.Size)
+	type listed struct {
+		hr  wire.HoldersResponse
+		err error
+	}
+	lc := make(chan listed, 1)
+	go func() {
+		hr, err := n.holders(ctx, t)
+		lc <- listed{hr, err}
+	}()
 	var errs []error
-	for _, h := range n.orderHolders(ctx, hr.Holders) {
-		err := n.fetchFrom(ctx, t, h, hr.Size)
-		if err == nil {
-			n.log.Info("fetched blob from peer", "cid", t.id, "peer", h.ID, "size", hr.Size)
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	failed := func(h wire.Holder, err error) {
 		n.log.Warn("peer fetch failed", "cid", t.id, "peer", h.ID, "err", err)
 		if errors.Is(err, proof.ErrMismatch) {
 			n.background(func(ctx context.Context) { n.report(ctx, t.id, h.ID, err.Error()) })
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", h.ID, err))
 	}
+	tried := map[string]bool{}
+	var l listed
+	for waiting := true; waiting; {
+		select {
+		case a := <-guesses.answered():
+			if a.err != nil {
+				continue // not there: the gateway's list decides
+			}
+			tried[a.h.ID] = true
+			t.setSize(a.body.Size)
+			err := n.streamFrom(ctx, t, temp, a, a.body.Size)
+			if err == nil {
+				n.log.Info("fetched blob from peer", "cid", t.id, "peer", a.h.ID, "size", a.body.Size, "neighbour", true)
+				return nil
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failed(a.h, err)
+		case l = <-lc:
+			waiting = false
+		}
+	}
+	if l.err != nil {
+		return l.err
+	}
+	t.setSize(l.hr.Size)
+	// A holder asked already goes first: its answer is on its way, and a
+	// second holder sending at once would only compete with it.
+	hs := n.orderHolders(ctx, l.hr.Holders)
+	slices.SortStableFunc(hs, func(a, b wire.Holder) int { return cmp.Compare(guesses.rank(a.ID), guesses.rank(b.ID)) })
+	for _, h := range hs {
+		if tried[h.ID] {
+			continue
+		}
+		a, ok := guesses.take(h.ID)
+		if !ok || a.err != nil {
+			a = n.ask(ctx, t.id, h)
+		}
+		err := a.err
+		if err == nil {
+			err = n.streamFrom(ctx, t, temp, a, l.hr.Size)
+		}
+		if err == nil {
+			n.log.Info("fetched blob from peer", "cid", t.id, "peer", h.ID, "size", l.hr.Size)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		failed(h, err)
+	}
 	if len(errs) == 0 {
 		return store.ErrNotFound
 	}
 	return errors.Join(errs...)
+}
+
+// neighbourAsks is how many of its nearest peers a node asks for a blob
+// it lacks, beside the gateway. One: two that both hold it would both
+// start sending, and one's bytes (up to its flow-control window) would be
+// thrown away.
+const neighbourAsks = 1
+
+// guesses are a fetch's asks of its nearest peers, in flight or answered.
+type guesses struct {
+	asks map[string]*guess
+	ch   chan asked // each answer as it comes
+}
+
+type guess struct {
+	done chan struct{}
+	a    asked
+	used bool
+}
+
+// askNeighbours asks the nearest peers this node has measured for id.
+func (n *Node) askNeighbours(ctx context.Context, id cid.CID) *guesses {
+	near := slices.DeleteFunc(n.rtts.nearest(neighbourAsks+1), func(h wire.Holder) bool { return h.ID == n.id })
+	g := &guesses{asks: make(map[string]*guess), ch: make(chan asked, len(near))}
+	for _, h := range near[:min(len(near), neighbourAsks)] {
+		q := &guess{done: make(chan struct{})}
+		g.asks[h.ID] = q
+		go func() {
+			q.a = n.ask(ctx, id, h)
+			close(q.done)
+			g.ch <- q.a
+		}()
+	}
+	return g
+}
+
+// answered delivers the answers as they come (never, for no guesses).
+func (g *guesses) answered() <-chan asked {
+	if g == nil {
+		return nil
+	}
+	return g.ch
+}
+
+// rank is 0 for a peer asked, 1 for others.
+func (g *guesses) rank(id string) int {
+	if g != nil && g.asks[id] != nil {
+		return 0
+	}
+	return 1
+}
+
+// take returns the answer of the peer id, waiting for it, if it was asked.
+func (g *guesses) take(id string) (asked, bool) {
+	if g == nil || g.asks[id] == nil {
+		return asked{}, false
+	}
+	q := g.asks[id]
+	<-q.done
+	q.used = true
+	return q.a, true
+}
+
+// close abandons the answers no one streamed from.
+func (g *guesses) close() {
+	for _, q := range g.asks {
+		go func() {
+			<-q.done
+			if q.a.err == nil && !q.used {
+				q.a.body.Close()
+			}
+		}()
+	}
 }
 
 // holders are where to fetch t from: what the ordering gateway said, else
@@ -133,56 +269,96 @@ func (n *Node) holders(ctx context.Context, t *transfer) (wire.HoldersResponse, 
 	return hr, nil
 }
 
-// fetchFrom streams the blob from one holder into a new temp blob. The
-// answer leads with the head of the outboard and the chunk values of the
-// first group, so the first KiB is checked and out one round trip after
-// the request, without waiting for its whole group to cross the network
-// (a 16 KiB group does not fit the sender's first burst of packets, and
-// its pacer holds the rest back at least a millisecond). The rest of the
-// outboard is asked for once the head is in, on a stream of its own, so
-// its megabyte does not hold up the first bytes. The outboard is drained into memory as fast as it arrives, whatever the
+// asked is a peer's answer to a fetch: the bytes to come and their lead,
+// or why not.
+type asked struct {
+	h    wire.Holder
+	body *wire.Body
+	lead wire.Lead
+	err  error
+}
+
+// ask sends peer h the fetch of blob id. The answer's frame and lead must
+// come within peerAnswer; the bytes after them are paced by peerStall per
+// read.
+func (n *Node) ask(ctx context.Context, id cid.CID, h wire.Holder) asked {
+	addr, err := hostPort(h.URL)
+	if err != nil {
+		return asked{h: h, err: err}
+	}
+	target := wire.Target{Addr: addr, Peer: identity.Peer{Role: identity.RoleNode, ID: h.ID}}
+	actx, cancel := context.WithTimeout(ctx, peerAnswer)
+	defer cancel()
+	body, lead, err := n.client.Fetch(actx, target, id, outboardHead)
+	return asked{h: h, body: body, lead: lead, err: err}
+}
+
+// tempBlobs hands a fetch's attempts their temp blobs, the first made
+// while the first requests are out.
+type tempBlobs struct {
+	n     *Node
+	first chan created
+}
+
+type created struct {
+	w   store.Writer
+	err error
+}
+
+func (n *Node) tempBlobs() *tempBlobs {
+	tb := &tempBlobs{n: n, first: make(chan created, 1)}
+	go func() {
+		w, err := n.store.CreateVerified()
+		tb.first <- created{w, err}
+	}()
+	return tb
+}
+
+func (tb *tempBlobs) next() (store.Writer, error) {
+	if tb.first != nil {
+		c := <-tb.first
+		tb.first = nil
+		return c.w, c.err
+	}
+	return tb.n.store.CreateVerified()
+}
+
+// close drops the first temp blob if no attempt took it.
+func (tb *tempBlobs) close() {
+	if tb.first != nil {
+		if c := <-tb.first; c.err == nil {
+			c.w.Abort()
+		}
+	}
+}
+
+// streamFrom streams the blob of size bytes from a peer's answer into a
+// new temp blob. The answer leads with the head of the outboard and the
+// chunk values of the first group, so the first KiB is checked and out one
+// round trip after the request, without waiting for its whole group to
+// cross the network (a 16 KiB group does not fit the sender's first burst
+// of packets, and its pacer holds the rest back at least a millisecond).
+// The rest of the outboard is asked for once the head is in, on a stream
+// of its own, so its megabyte does not hold up the first bytes. The
+// outboard is drained into memory as fast as it arrives, whatever the
 // verifier needs yet: unread, it would hold the connection's flow-control
 // credit and stall the bytes that verification waits for. Verified bytes
 // reach the temp blob (and the waiting readers) in batches that grow from
 // one group to a few hundred KiB.
-func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size int64) error {
-	u, err := url.Parse(h.URL)
+func (n *Node) streamFrom(ctx context.Context, t *transfer, temp *tempBlobs, a asked, size int64) error {
+	body, lead := a.body, a.lead
+	defer body.Close()
+	w, err := temp.next()
 	if err != nil {
 		return err
 	}
-	target := wire.Target{Addr: u.Host, Peer: identity.Peer{Role: identity.RoleNode, ID: h.ID}}
+	t.swap(w)
 	want := proof.OutboardSize(size)
-	// The temp blob is made while the request is out, not before.
-	type created struct {
-		w   store.Writer
-		err error
+	if body.Size != size || body.Length != size || int64(len(lead.Outboard)) > want {
+		return fmt.Errorf("%w: peer has a %d-byte blob and sends %d bytes of it and %d of outboard, want %d", proof.ErrMismatch, body.Size, body.Length, len(lead.Outboard), size)
 	}
-	wc := make(chan created, 1)
-	go func() {
-		w, err := n.store.CreateVerified()
-		wc <- created{w, err}
-	}()
-	// The answer's frame and the outboard's head must come within
-	// peerAnswer; the bytes after them are paced by peerStall per read.
-	actx, cancel := context.WithTimeout(ctx, peerAnswer)
-	body, lead, err := n.client.Fetch(actx, target, t.id, min(want, outboardHead))
-	cancel()
-	c := <-wc
-	if err == nil {
-		defer body.Close()
-	}
-	if c.err == nil {
-		t.swap(c.w)
-	}
-	if err != nil {
-		return err
-	}
-	if c.err != nil {
-		return c.err
-	}
-	if body.Size != size || body.Length != size {
-		return fmt.Errorf("%w: peer has a %d-byte blob and sends %d bytes of it, want %d", proof.ErrMismatch, body.Size, body.Length, size)
-	}
+	addr, _ := hostPort(a.h.URL) // ask parsed it
+	target := wire.Target{Addr: addr, Peer: identity.Peer{Role: identity.RoleNode, ID: a.h.ID}}
 	got := int64(len(lead.Outboard))
 	tree := drain(want, lead.Outboard, func() (*wire.Body, error) {
 		rest, err := n.client.OutboardRange(ctx, target, t.id, got, 0)
@@ -198,7 +374,7 @@ func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size i
 		return err
 	}
 	bufp := n.aheadBufs.Get()
-	dst, src := &progress{t: t, w: c.w}, &stallReader{body}
+	dst, src := &progress{t: t, w: w}, &stallReader{body}
 	if len(lead.Chunks) > 0 {
 		err = v.StreamChunked(dst, src, *bufp, lead.Chunks)
 	} else {
@@ -212,7 +388,7 @@ func (n *Node) fetchFrom(ctx context.Context, t *transfer, h wire.Holder, size i
 	if err != nil {
 		return err
 	}
-	return c.w.CommitVerified(t.id, ob)
+	return w.CommitVerified(t.id, ob)
 }
 
 // stallReader fails a read that waits longer than peerStall for bytes.

@@ -94,7 +94,8 @@ type Net struct {
 	https *http.Client // shared by the helpers
 	logs  *logSink
 
-	gateways int // added with AddGateway
+	gateways int    // added with AddGateway
+	stopGW   func() // stops the first gateway
 }
 
 // Node is one running storage node.
@@ -164,7 +165,7 @@ func (d *daemon) waitReady(ready <-chan struct{}) {
 
 // startGateway runs a gateway with its state in dir, on the network's
 // registry.
-func (n *Net) startGateway(t testing.TB, name, dir, region string) *gateway.Gateway {
+func (n *Net) startGateway(t testing.TB, name, dir, region string) (*gateway.Gateway, func()) {
 	cfg := gateway.Config{
 		Dir:             dir,
 		Listen:          "127.0.0.1:0",
@@ -187,8 +188,12 @@ func (n *Net) startGateway(t testing.TB, name, dir, region string) *gateway.Gate
 	gd := run(t, name, g.Run)
 	t.Cleanup(gd.stop)
 	gd.waitReady(g.Ready())
-	return g
+	return g, gd.stop
 }
+
+// StopGateway stops the network's first gateway (the one Start ran) and
+// waits for it to end.
+func (n *Net) StopGateway() { n.stopGW() }
 
 // AddGateway runs another gateway in region on the same registry and CA,
 // as an anycast deployment has one per region, and returns its base URL.
@@ -210,7 +215,7 @@ func (n *Net) AddGateway(t testing.TB, region string) (*gateway.Gateway, string)
 			t.Fatal(err)
 		}
 	}
-	g := n.startGateway(t, name, dir, region)
+	g, _ := n.startGateway(t, name, dir, region)
 	return g, "https://" + g.Addr()
 }
 
@@ -228,7 +233,7 @@ func Start(t testing.TB, opt Options) *Net {
 	if opt.Registry == "" {
 		n.Options.Registry = filepath.Join(n.GatewayDir, "registry.db")
 	}
-	n.Gateway = n.startGateway(t, "gateway", n.GatewayDir, opt.Regions[0])
+	n.Gateway, n.stopGW = n.startGateway(t, "gateway", n.GatewayDir, opt.Regions[0])
 	n.GatewayURL = "https://" + n.Gateway.Addr()
 
 	n.CAFile = filepath.Join(root, "ca.pem")
