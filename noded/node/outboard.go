@@ -34,9 +34,9 @@ type drained struct {
 var errStopped = errors.New("outboard read stopped")
 
 // drain starts reading the rest of a size-byte outboard into memory after
-// the head already in hand, from what rest opens.
+// the head already in hand (at most size bytes), from what rest opens.
 func drain(size int64, head []byte, rest func() (*wire.Body, error)) *drained {
-	d := &drained{buf: append(make([]byte, 0, size), head[:min(int64(len(head)), size)]...)}
+	d := &drained{buf: append(make([]byte, 0, size), head...)}
 	d.cond = sync.NewCond(&d.mu)
 	if len(d.buf) == cap(d.buf) {
 		d.done = true

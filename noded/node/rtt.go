@@ -50,26 +50,21 @@ func (t *rttTable) put(p wire.Holder, rtt time.Duration) {
 	t.m[p.ID] = rttSample{rtt, time.Now(), region, p.URL}
 }
 
-// nearest returns up to k peers with fresh measurements, nearest first.
-func (t *rttTable) nearest(k int) []wire.Holder {
+// nearest is the peer with the lowest fresh measurement, if any.
+func (t *rttTable) nearest() (wire.Holder, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	type near struct {
-		h   wire.Holder
-		rtt time.Duration
-	}
-	var all []near
+	var best wire.Holder
+	var bestRTT time.Duration
 	for id, s := range t.m {
-		if s.url != "" && time.Since(s.at) < rttTTL {
-			all = append(all, near{wire.Holder{ID: id, Region: s.region, URL: s.url, Up: true}, s.rtt})
+		if s.url == "" || time.Since(s.at) >= rttTTL {
+			continue
+		}
+		if best.ID == "" || s.rtt < bestRTT || s.rtt == bestRTT && id < best.ID {
+			best, bestRTT = wire.Holder{ID: id, Region: s.region, URL: s.url, Up: true}, s.rtt
 		}
 	}
-	slices.SortFunc(all, func(a, b near) int { return cmp.Or(cmp.Compare(a.rtt, b.rtt), cmp.Compare(a.h.ID, b.h.ID)) })
-	out := make([]wire.Holder, 0, min(k, len(all)))
-	for _, a := range all[:min(k, len(all))] {
-		out = append(out, a.h)
-	}
-	return out
+	return best, best.ID != ""
 }
 
 // start marks id as being probed; false if a probe already runs.

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -99,11 +98,11 @@ func (n *Node) transferFrom(id cid.CID, size int64, holders []wire.Holder) (*tra
 func (n *Node) fetch(ctx context.Context, t *transfer) error {
 	temp := n.tempBlobs()
 	defer temp.close()
-	var guesses *guesses
+	var near *guess
 	if t.holders == nil {
-		guesses = n.askNeighbours(ctx, t.id)
-		defer guesses.close()
+		near = n.askNearest(ctx, t.id)
 	}
+	defer near.close()
 	type listed struct {
 		hr  wire.HoldersResponse
 		err error
@@ -121,15 +120,17 @@ func (n *Node) fetch(ctx context.Context, t *transfer) error {
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", h.ID, err))
 	}
-	tried := map[string]bool{}
 	var l listed
-	for waiting := true; waiting; {
+	answered := near.answered()
+wait:
+	for {
 		select {
-		case a := <-guesses.answered():
-			if a.err != nil {
+		case <-answered:
+			answered = nil
+			if near.a.err != nil {
 				continue // not there: the gateway's list decides
 			}
-			tried[a.h.ID] = true
+			a := near.take()
 			t.setSize(a.body.Size)
 			err := n.streamFrom(ctx, t, temp, a, a.body.Size)
 			if err == nil {
@@ -141,24 +142,33 @@ func (n *Node) fetch(ctx context.Context, t *transfer) error {
 			}
 			failed(a.h, err)
 		case l = <-lc:
-			waiting = false
+			break wait
 		}
 	}
 	if l.err != nil {
 		return l.err
 	}
 	t.setSize(l.hr.Size)
-	// A holder asked already goes first: its answer is on its way, and a
-	// second holder sending at once would only compete with it.
+	// The peer asked already goes first if it holds the blob: its answer
+	// is on its way, and a second holder sending at once would only
+	// compete with it.
 	hs := n.orderHolders(ctx, l.hr.Holders)
-	slices.SortStableFunc(hs, func(a, b wire.Holder) int { return cmp.Compare(guesses.rank(a.ID), guesses.rank(b.ID)) })
+	if i := slices.IndexFunc(hs, func(h wire.Holder) bool { return near.is(h.ID) }); i > 0 {
+		h := hs[i]
+		copy(hs[1:i+1], hs[:i])
+		hs[0] = h
+	}
 	for _, h := range hs {
-		if tried[h.ID] {
-			continue
-		}
-		a, ok := guesses.take(h.ID)
-		if !ok || a.err != nil {
+		var a asked
+		switch {
+		case !near.is(h.ID):
 			a = n.ask(ctx, t.id, h)
+		case near.used:
+			continue // streamed from above
+		default:
+			if a = near.take(); a.err != nil {
+				a = n.ask(ctx, t.id, h)
+			}
 		}
 		err := a.err
 		if err == nil {
@@ -179,77 +189,59 @@ func (n *Node) fetch(ctx context.Context, t *transfer) error {
 	return errors.Join(errs...)
 }
 
-// neighbourAsks is how many of its nearest peers a node asks for a blob
-// it lacks, beside the gateway. One: two that both hold it would both
-// start sending, and one's bytes (up to its flow-control window) would be
-// thrown away.
-const neighbourAsks = 1
-
-// guesses are a fetch's asks of its nearest peers, in flight or answered.
-type guesses struct {
-	asks map[string]*guess
-	ch   chan asked // each answer as it comes
-}
-
+// guess is a fetch's ask of the nearest peer this node has measured, in
+// flight or answered. One peer, not more: two that both hold the blob
+// would both start sending, and one's bytes would be thrown away.
 type guess struct {
+	id   string
 	done chan struct{}
-	a    asked
-	used bool
+	a    asked // once done
+	used bool  // taken to stream from
 }
 
-// askNeighbours asks the nearest peers this node has measured for id.
-func (n *Node) askNeighbours(ctx context.Context, id cid.CID) *guesses {
-	near := slices.DeleteFunc(n.rtts.nearest(neighbourAsks+1), func(h wire.Holder) bool { return h.ID == n.id })
-	g := &guesses{asks: make(map[string]*guess), ch: make(chan asked, len(near))}
-	for _, h := range near[:min(len(near), neighbourAsks)] {
-		q := &guess{done: make(chan struct{})}
-		g.asks[h.ID] = q
-		go func() {
-			q.a = n.ask(ctx, id, h)
-			close(q.done)
-			g.ch <- q.a
-		}()
+// askNearest asks the nearest measured peer for blob id, or returns nil.
+func (n *Node) askNearest(ctx context.Context, id cid.CID) *guess {
+	h, ok := n.rtts.nearest()
+	if !ok {
+		return nil
 	}
+	g := &guess{id: h.ID, done: make(chan struct{})}
+	go func() {
+		g.a = n.ask(ctx, id, h)
+		close(g.done)
+	}()
 	return g
 }
 
-// answered delivers the answers as they come (never, for no guesses).
-func (g *guesses) answered() <-chan asked {
+// answered is closed when the answer is in (nil, never, for no guess).
+func (g *guess) answered() <-chan struct{} {
 	if g == nil {
 		return nil
 	}
-	return g.ch
+	return g.done
 }
 
-// rank is 0 for a peer asked, 1 for others.
-func (g *guesses) rank(id string) int {
-	if g != nil && g.asks[id] != nil {
-		return 0
-	}
-	return 1
+// is reports whether the peer id was asked.
+func (g *guess) is(id string) bool { return g != nil && g.id == id }
+
+// take waits for the answer and marks it used.
+func (g *guess) take() asked {
+	<-g.done
+	g.used = true
+	return g.a
 }
 
-// take returns the answer of the peer id, waiting for it, if it was asked.
-func (g *guesses) take(id string) (asked, bool) {
-	if g == nil || g.asks[id] == nil {
-		return asked{}, false
+// close abandons the answer if no one streamed from it.
+func (g *guess) close() {
+	if g == nil || g.used {
+		return
 	}
-	q := g.asks[id]
-	<-q.done
-	q.used = true
-	return q.a, true
-}
-
-// close abandons the answers no one streamed from.
-func (g *guesses) close() {
-	for _, q := range g.asks {
-		go func() {
-			<-q.done
-			if q.a.err == nil && !q.used {
-				q.a.body.Close()
-			}
-		}()
-	}
+	go func() {
+		<-g.done
+		if g.a.err == nil {
+			g.a.body.Close()
+		}
+	}()
 }
 
 // holders are where to fetch t from: what the ordering gateway said, else
@@ -273,6 +265,7 @@ func (n *Node) holders(ctx context.Context, t *transfer) (wire.HoldersResponse, 
 // or why not.
 type asked struct {
 	h    wire.Holder
+	t    wire.Target
 	body *wire.Body
 	lead wire.Lead
 	err  error
@@ -290,7 +283,7 @@ func (n *Node) ask(ctx context.Context, id cid.CID, h wire.Holder) asked {
 	actx, cancel := context.WithTimeout(ctx, peerAnswer)
 	defer cancel()
 	body, lead, err := n.client.Fetch(actx, target, id, outboardHead)
-	return asked{h: h, body: body, lead: lead, err: err}
+	return asked{h: h, t: target, body: body, lead: lead, err: err}
 }
 
 // tempBlobs hands a fetch's attempts their temp blobs, the first made
@@ -357,11 +350,9 @@ func (n *Node) streamFrom(ctx context.Context, t *transfer, temp *tempBlobs, a a
 	if body.Size != size || body.Length != size || int64(len(lead.Outboard)) > want {
 		return fmt.Errorf("%w: peer has a %d-byte blob and sends %d bytes of it and %d of outboard, want %d", proof.ErrMismatch, body.Size, body.Length, len(lead.Outboard), size)
 	}
-	addr, _ := hostPort(a.h.URL) // ask parsed it
-	target := wire.Target{Addr: addr, Peer: identity.Peer{Role: identity.RoleNode, ID: a.h.ID}}
 	got := int64(len(lead.Outboard))
 	tree := drain(want, lead.Outboard, func() (*wire.Body, error) {
-		rest, err := n.client.OutboardRange(ctx, target, t.id, got, 0)
+		rest, err := n.client.OutboardRange(ctx, a.t, t.id, got, 0)
 		if err == nil && (rest.Size != size || rest.Length != want-got) {
 			rest.Close()
 			err = fmt.Errorf("%w: peer has a %d-byte blob with %d bytes of outboard after the head, want %d with %d", proof.ErrMismatch, rest.Size, rest.Length, size, want-got)

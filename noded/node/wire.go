@@ -182,7 +182,7 @@ func (n *Node) handleGet(req *wire.Request) error {
 	} else if err != nil {
 		return err
 	}
-	out, err := req.Reply(wire.GetResponse{Size: b.Size, Length: length, Outboard: l.outboard, Chunks: l.chunks})
+	out, err := req.Reply(wire.GetResponse{Size: b.Size, Length: length, Outboard: int64(len(l.bytes)) - l.chunks, Chunks: l.chunks})
 	if err != nil {
 		return err
 	}
@@ -208,9 +208,9 @@ func (n *Node) handleGet(req *wire.Request) error {
 // and then the first group itself, checked here, so the fetcher can check
 // and release its first KiB as soon as it arrives.
 type lead struct {
-	bytes            []byte // the outboard's head, then the chunk values
-	outboard, chunks int64  // how many bytes of each
-	first            []byte // the range's first bytes: its first group
+	bytes  []byte // the outboard's head, then the chunk values
+	chunks int64  // how many of bytes are chunk values
+	first  []byte // the range's first bytes: its first group
 }
 
 // fetchLead reads a fetch's lead into buf (which must hold two groups or
@@ -222,7 +222,7 @@ func fetchLead(v *proof.Verifier, b *store.Blob, gr wire.GetRequest, length int6
 	if _, err := b.Outboard.ReadAt(buf[:head], 0); err != nil {
 		return lead{}, fmt.Errorf("read outboard: %w", err)
 	}
-	l := lead{bytes: buf[:head], outboard: head}
+	l := lead{bytes: buf[:head]}
 	if !gr.Chunks || gr.Offset != 0 || b.Size <= proof.GroupSize {
 		return l, nil
 	}

@@ -81,11 +81,16 @@ const ChunkCVsSize = GroupSize / guts.ChunkSize * 32
 // They need not be trusted: StreamChunked checks them against the tree.
 func ChunkCVs(dst, group []byte) []byte {
 	var b [32]byte
-	for i := range int64(len(group) / guts.ChunkSize) {
-		putCV(b[:], guts.ChainingValue(guts.CompressChunk(group[i*guts.ChunkSize:(i+1)*guts.ChunkSize], &guts.IV, uint64(i), 0)))
+	for i := range len(group) / guts.ChunkSize {
+		putCV(b[:], chunkCV(group, i))
 		dst = append(dst, b[:]...)
 	}
 	return dst
+}
+
+// chunkCV is the chaining value of chunk i of the blob's first group.
+func chunkCV(group []byte, i int) [8]uint32 {
+	return guts.ChainingValue(guts.CompressChunk(group[i*guts.ChunkSize:(i+1)*guts.ChunkSize], &guts.IV, uint64(i), 0))
 }
 
 // StreamChunked is Stream for a blob longer than one group, given the
@@ -115,10 +120,9 @@ func (v *Verifier) StreamChunked(dst io.Writer, src io.Reader, buf []byte, cvs [
 			return err
 		}
 		end := fill / guts.ChunkSize * guts.ChunkSize
-		for c := done; c < end; c += guts.ChunkSize {
-			i := c / guts.ChunkSize
-			if guts.ChainingValue(guts.CompressChunk(buf[c:c+guts.ChunkSize], &guts.IV, uint64(i), 0)) != bytesToCV(cvs[32*i:]) {
-				return fmt.Errorf("%w: chunk at byte %d", ErrMismatch, c)
+		for i := done / guts.ChunkSize; i < end/guts.ChunkSize; i++ {
+			if chunkCV(buf, i) != bytesToCV(cvs[32*i:]) {
+				return fmt.Errorf("%w: chunk at byte %d", ErrMismatch, i*guts.ChunkSize)
 			}
 		}
 		if _, err := dst.Write(buf[done:end]); err != nil {
